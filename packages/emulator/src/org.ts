@@ -129,11 +129,11 @@ export function parseOrg(input: unknown): Org {
       throw new OrgError(`org: departments[${i}].parentId: no department ${d.parentId}`);
   });
   const userIds = new Set(org.users.map((u) => u.userid));
-  org.users.forEach((u, i) =>
+  org.users.forEach((u, i) => {
     u.deptIds.forEach((id, j) => {
       if (!deptIds.has(id)) throw new OrgError(`org: users[${i}].deptIds[${j}]: no department ${id}`);
-    }),
-  );
+    });
+  });
   org.chats.forEach((c, i) => {
     if (!userIds.has(c.owner)) throw new OrgError(`org: chats[${i}].owner: no user ${c.owner}`);
     c.members.forEach((m, j) => {

@@ -47,7 +47,10 @@ export class DayCounter {
   }
 
   add(key: string, now: number): void {
-    if (this.isRolling()) return this.rolling.add(key, now);
+    if (this.isRolling()) {
+      this.rolling.add(key, now);
+      return;
+    }
     const k = `${key}|${shanghaiDay(now)}`;
     this.calendar.set(k, (this.calendar.get(k) ?? 0) + 1);
   }

@@ -84,7 +84,9 @@ export function registerInspector(app: FastifyInstance, state: EmulatorState): v
   app.post('/_emulator/api/switches', async (req, reply) => {
     const parsed = switchesSchema.partial().strict().safeParse(req.body);
     if (!parsed.success) return invalid(reply, parsed.error);
-    Object.assign(state.org.switches, parsed.data);
+    // zod 4 fills defaults even in a partial schema: keep only the keys the caller sent.
+    const given = Object.entries(parsed.data).filter(([k]) => Object.hasOwn(req.body as object, k));
+    Object.assign(state.org.switches, Object.fromEntries(given));
     return state.org.switches;
   });
 

@@ -1,7 +1,9 @@
 import { InvalidArgumentError } from 'commander';
 
 /** A CLI mistake: printed as one line on stderr, exit code 2. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
 
 export function parsePort(value: string, flag: string): number {
   const n = Number(value);
