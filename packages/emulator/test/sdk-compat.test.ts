@@ -1,10 +1,16 @@
 import * as OpenApi from '@alicloud/openapi-client';
 import * as Util from '@alicloud/tea-util';
-import OAuth2, * as $OAuth2 from '@alicloud/dingtalk/oauth2_1_0';
-import Robot, * as $Robot from '@alicloud/dingtalk/robot_1_0';
+import { createRequire } from 'node:module';
 import ChatBot from 'dingtalk-robot-sender';
 import { describe, expect, it } from 'vitest';
 import { APP, inbox, SIGN_SECRET, useEmulator } from './helpers.js';
+
+// The product modules are loaded directly: the package root loads every product (about 140 MB).
+const require = createRequire(import.meta.url);
+const $OAuth2 = require('@alicloud/dingtalk/dist/oauth2_1_0/client.js') as typeof import('@alicloud/dingtalk/dist/oauth2_1_0/client.js');
+const $Robot = require('@alicloud/dingtalk/dist/robot_1_0/client.js') as typeof import('@alicloud/dingtalk/dist/robot_1_0/client.js');
+const OAuth2 = $OAuth2.default;
+const Robot = $Robot.default;
 
 /** Third-party SDKs, unchanged but for the endpoint, work against the emulator. */
 describe('third-party SDK compatibility', () => {

@@ -127,7 +127,7 @@ describe('work notifications', () => {
     await advance(ctx.url, 1500);
     const tok = await token(ctx.url);
     expect((await oapi(ctx.url, `${BASE}/recall`, tok, { agent_id: 2001, msg_task_id: body.task_id })).body.errcode).toBe(0);
-    expect((await inbox(ctx.url, 'users', 'carol'))[0].status).toBe('recalled');
+    expect((await inbox(ctx.url, 'users', 'carol'))[0]!.status).toBe('recalled');
     expect((await oapi(ctx.url, `${BASE}/recall`, tok, { agent_id: 2001, msg_task_id: 42 })).body.errcode).toBe(400002);
     const old = await send({ userid_list: 'carol', msg: text('old') });
     await advance(ctx.url, 86_400_000 + 1000);
@@ -147,7 +147,7 @@ describe('work notifications', () => {
     const upd = await oapi(ctx.url, `${BASE}/status_bar/update`, tok, { agent_id: 2001, task_id: body.task_id, status_value: '已同意', status_bg: '0xFF78C06E' });
     expect(upd.body.errcode).toBe(0);
     await advance(ctx.url, 1500);
-    expect((await inbox(ctx.url, 'users', 'alice'))[0].message.oa.status_bar).toEqual({ status_value: '已同意', status_bg: '0xFF78C06E' });
+    expect((await inbox(ctx.url, 'users', 'alice'))[0]!.message.oa.status_bar).toEqual({ status_value: '已同意', status_bg: '0xFF78C06E' });
     const notOa = await send({ userid_list: 'alice', msg: text('plain') });
     expect((await oapi(ctx.url, `${BASE}/status_bar/update`, tok, { agent_id: 2001, task_id: notOa.body.task_id, status_value: 'x' })).body.errcode).toBe(40035);
   });
