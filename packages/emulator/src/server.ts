@@ -58,6 +58,7 @@ export function buildEmulator(org: Org, opts: { logger?: boolean } = {}): { app:
         state.revokeTokens();
         return;
       case 'drop':
+        state.logCall({ time: state.now(), method: req.method, path: pathOf(req.url), status: 0, errcode: 'dropped' });
         req.raw.socket.destroy();
         return reply.hijack();
       case 'http5xx':

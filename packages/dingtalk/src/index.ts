@@ -1,0 +1,39 @@
+export {
+  type AppCredentials,
+  type ClientOptions,
+  DINGTALK_API,
+  DINGTALK_OAPI,
+  DingTalkApp,
+  type MediaType,
+  type SendResult,
+  type WorkNoticeTarget,
+} from './app-client.js';
+export { type DirectoryCache, MemoryDirectoryCache } from './directory-cache.js';
+export {
+  classify,
+  DingTalkError,
+  DingTalkValidationError,
+  type ErrorClass,
+  type ErrorInfo,
+  NEW_API_ERRORS,
+  OAPI_ERRORS,
+} from './errors.js';
+export { type CallInfo, Transport, type TransportOptions } from './http.js';
+export { LIMITS } from './messages/limits.js';
+export {
+  type Mentions,
+  type RobotAt,
+  type RobotBody,
+  robotBodyBytes,
+  toAppRobotMessage,
+  toRobotBody,
+  toWorkMsg,
+  type WorkMsg,
+  withMentions,
+} from './messages/render.js';
+export * from './messages/schemas.js';
+export { splitMarkdown } from './messages/split.js';
+export { backoffDelay, DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.js';
+export { RobotClient, type RobotOptions, type RobotSendOptions } from './robot-client.js';
+export { robotSignature, signedWebhookUrl } from './signing.js';
+export { type CachedToken, MemoryTokenStore, TokenManager, type TokenManagerOptions, type TokenStore } from './token.js';
