@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
+import { FormData } from 'undici';
 import { type DirectoryCache, MemoryDirectoryCache } from './directory-cache.js';
 import { DingTalkError, DingTalkValidationError } from './errors.js';
 import { type CallInfo, Transport } from './http.js';

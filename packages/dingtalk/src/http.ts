@@ -1,4 +1,4 @@
-import { Agent, type Dispatcher, errors as undiciErrors, request } from 'undici';
+import { Agent, type Dispatcher, type FormData, errors as undiciErrors, request } from 'undici';
 import { classify, DingTalkError } from './errors.js';
 
 /** What the client reports about each call, for metrics and logs; never the URL's query (it carries tokens). */
