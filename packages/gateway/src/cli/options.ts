@@ -1,4 +1,5 @@
-import { InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
 
 /** A CLI mistake: printed as one line on stderr, exit code 2. */
 export class UsageError extends Error {
@@ -11,4 +12,39 @@ export function parsePort(value: string, flag: string): number {
   return n;
 }
 
-export { InvalidArgumentError };
+/** Repeatable flags that also take comma-separated lists: --user a,b --user c → [a, b, c]. */
+export const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+
+export function readJsonFile(path: string, flag: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${flag}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? err})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${flag}: ${path} is not valid JSON (${(err as Error).message})`);
+  }
+}
+
+export function parseJson(value: string, flag: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch (err) {
+    throw new UsageError(`${flag}: not valid JSON (${(err as Error).message})`);
+  }
+}
+
+/** --url and --key for commands that talk to a running gateway. */
+export function gatewayOptions(cmd: Command): Command {
+  return cmd
+    .option('--url <url>', 'gateway URL (env DINGPUSH_URL)', process.env.DINGPUSH_URL ?? 'http://127.0.0.1:8720')
+    .option('--key <key>', 'API key (env DINGPUSH_KEY); not needed in sandbox mode', process.env.DINGPUSH_KEY)
+    .option('--json', 'print the answer as JSON');
+}
+
+export function print(json: boolean, value: unknown, human: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+}

@@ -1,0 +1,195 @@
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Runtime } from '../dispatch/runtime.js';
+import { invalid, RequestError } from '../notifications/errors.js';
+import { planNotification } from '../notifications/plan.js';
+import { recallNotification } from '../notifications/recall.js';
+import { firstIssue, notificationRequestSchema } from '../notifications/request.js';
+import { notificationView } from '../notifications/view.js';
+import type { ApiKeys, Caller } from './auth.js';
+import { schemas } from './openapi.js';
+
+const listQuerySchema = z
+  .object({
+    status: z.enum(['in_progress', 'completed']).optional(),
+    since: z.iso.datetime({ offset: true }).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    cursor: z.string().min(1).optional(),
+  })
+  .strict();
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    sender?: Caller;
+  }
+}
+
+export interface ServerOptions {
+  keys: ApiKeys;
+  /** A route that authenticates and answers without storing, for the ingest benchmark's baseline. */
+  noopEndpoint?: boolean;
+  dashboardHtml?: string;
+}
+
+/** The gateway's HTTP API (shared/design.md contract). */
+export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: rt.config.server.bodyLimitBytes, return503OnClosing: true });
+  // zod validates (with errors naming the field); the JSON schemas on routes are for the OpenAPI document only.
+  app.setValidatorCompiler(() => () => true);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'dingpush', version: '0.1.0', description: 'Deliver notifications to people on DingTalk, durably and inside its quotas.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+
+  app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+    if (err instanceof RequestError) return reply.code(err.status).send(err.body());
+    const e = err as { statusCode?: number; code?: string; message: string };
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return reply.code(413).send({ error: { code: 'payload_too_large', message: `body is larger than ${rt.config.server.bodyLimitBytes} bytes` } });
+    if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      return reply.code(415).send({ error: { code: 'unsupported_media_type', message: 'send JSON (Content-Type: application/json)' } });
+    if (e.statusCode === 400) return reply.code(400).send({ error: { code: 'invalid_json', message: `body is not valid JSON: ${e.message}` } });
+    rt.log.error({ err, url: req.url.split('?')[0] }, 'request failed');
+    return reply.code(500).send({ error: { code: 'internal', message: 'internal error; the request was not stored' } });
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } }));
+
+  const authenticate = async (req: FastifyRequest) => {
+    req.sender = opts.keys.authenticate(req.headers.authorization);
+  };
+
+  app.post(
+    '/v1/notifications',
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: 'Send a notification',
+        description: 'Stored durably before the answer; delivered inside DingTalk quotas; tracked per recipient.',
+        headers: { type: 'object', properties: { 'idempotency-key': { type: 'string' } } },
+        body: schemas.createBody,
+        response: { 202: schemas.accepted, 200: schemas.accepted, 400: schemas.error, 401: schemas.error, 403: schemas.error, 409: schemas.error, 413: schemas.error },
+      },
+    },
+    async (req, reply) => {
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const header = req.headers['idempotency-key'];
+      if (typeof header === 'string' && header !== '') {
+        if (body.idempotencyKey !== undefined && body.idempotencyKey !== header)
+          throw invalid('idempotencyKey', 'differs from the Idempotency-Key header');
+        body.idempotencyKey = header;
+      }
+      const parsed = notificationRequestSchema.safeParse(body);
+      if (!parsed.success) {
+        const { path, message } = firstIssue(parsed.error, body);
+        throw invalid(path, message);
+      }
+      const now = rt.now();
+      const caller = req.sender!;
+      const plan = planNotification(parsed.data, rt.config, caller, now);
+      const result = await rt.store.accept(plan);
+      if (!result.created) {
+        if (result.conflict)
+          throw new RequestError(409, 'idempotency_conflict', 'idempotencyKey', 'this idempotency key was used with a different request');
+        const view = notificationView(result.notification, await rt.store.deliveriesOf(result.notification.id), false);
+        return reply.code(200).header('idempotent-replayed', 'true').send({ id: view.id, status: view.status });
+      }
+      rt.metrics.accepted.inc();
+      rt.wake();
+      return reply.code(202).send({ id: plan.notification.id, status: 'queued' });
+    },
+  );
+
+  const owned = async (req: FastifyRequest) => {
+    const { id } = req.params as { id: string };
+    const n = await rt.store.getNotification(id);
+    if (!n || (req.sender!.name !== n.apiKey && req.sender!.name !== 'sandbox'))
+      throw new RequestError(404, 'not_found', 'id', `no notification ${id}`);
+    return n;
+  };
+
+  app.get(
+    '/v1/notifications/:id',
+    { onRequest: authenticate, schema: { summary: 'A notification with one row per recipient', response: { 200: schemas.notification, 404: schemas.error } } },
+    async (req) => {
+      const n = await owned(req);
+      return notificationView(n, await rt.store.deliveriesOf(n.id));
+    },
+  );
+
+  app.get(
+    '/v1/notifications',
+    {
+      onRequest: authenticate,
+      schema: { summary: 'List notifications, newest first', querystring: jsonQuery(), response: { 200: schemas.list, 400: schemas.error } },
+    },
+    async (req) => {
+      const parsed = listQuerySchema.safeParse(req.query);
+      if (!parsed.success) {
+        const { path, message } = firstIssue(parsed.error, req.query);
+        throw invalid(path, message);
+      }
+      const q = parsed.data;
+      const rows = await rt.store.listNotifications({
+        ...(req.sender!.name === 'sandbox' ? {} : { apiKey: req.sender!.name }),
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.since ? { since: Date.parse(q.since) } : {}),
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+        limit: q.limit,
+      });
+      const items = await Promise.all(rows.map(async (n) => notificationView(n, await rt.store.deliveriesOf(n.id), false)));
+      return { items, nextCursor: rows.length === q.limit ? rows[rows.length - 1]!.id : null };
+    },
+  );
+
+  app.post(
+    '/v1/notifications/:id/recall',
+    { onRequest: authenticate, schema: { summary: 'Recall a notification', response: { 200: schemas.recall, 404: schemas.error } } },
+    async (req) => {
+      const n = await owned(req);
+      return { id: n.id, ...(await recallNotification(rt, n)) };
+    },
+  );
+
+  if (opts.noopEndpoint) {
+    app.post('/v1/noop', { onRequest: authenticate, schema: { hide: true } }, async (_req, reply) => reply.code(202).send({ id: 'noop', status: 'queued' }));
+  }
+
+  app.get('/healthz', { schema: { summary: 'The process is up' } }, async () => ({ ok: true }));
+  app.get('/readyz', { schema: { summary: 'The store answers' } }, async (_req, reply) => {
+    try {
+      const stats = await rt.store.queueStats(rt.now());
+      return { ok: true, queueDepth: stats.depth };
+    } catch {
+      return reply.code(503).send({ ok: false });
+    }
+  });
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics' } }, async (_req, reply) =>
+    reply.type(rt.metrics.registry.contentType).send(await rt.metrics.registry.metrics()),
+  );
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(opts.dashboardHtml ?? DASHBOARD_PLACEHOLDER));
+  return app;
+}
+
+function jsonQuery() {
+  return {
+    type: 'object',
+    properties: {
+      status: { type: 'string', enum: ['in_progress', 'completed'] },
+      since: { type: 'string', format: 'date-time' },
+      limit: { type: 'integer', minimum: 1, maximum: 500 },
+      cursor: { type: 'string' },
+    },
+  };
+}
+
+const DASHBOARD_PLACEHOLDER = `<!doctype html><meta charset="utf-8"><title>dingpush</title>
+<body style="font-family:sans-serif;max-width:40em;margin:3em auto">
+<h1>dingpush</h1><p>The gateway is running. The dashboard will live here; until then use the
+<a href="/openapi.json">HTTP API</a>, <code>npx dingpush status ID</code>, or <a href="/metrics">/metrics</a>.</p></body>`;

@@ -1,0 +1,86 @@
+import { DingTalkApp, RobotClient, Transport } from '@dingpush/dingtalk';
+import type { FastifyInstance } from 'fastify';
+import { ApiKeys } from './api/auth.js';
+import { buildServer } from './api/server.js';
+import { ConfigError } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { Dispatcher } from './dispatch/dispatcher.js';
+import { Pacer } from './dispatch/pacer.js';
+import type { Runtime } from './dispatch/runtime.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
+import { openStore } from './store/index.js';
+import type { Store } from './store/types.js';
+
+export interface GatewayOptions {
+  /** Sandbox mode: requests without a key are accepted (as "sandbox"). */
+  sandbox?: boolean;
+  logger?: Logger;
+  /** Expose POST /v1/noop (benchmarks). */
+  noopEndpoint?: boolean;
+  /** Run the dispatcher (default true); off for a process that only accepts. */
+  dispatch?: boolean;
+}
+
+export interface RunningGateway {
+  url: string;
+  config: Config;
+  store: Store;
+  server: FastifyInstance;
+  runtime: Runtime;
+  dispatcher: Dispatcher;
+  /** Graceful: stop accepting, stop claiming, finish what is in flight, close the store. */
+  close(): Promise<void>;
+}
+
+/** Composition root: store, DingTalk clients, pacer, dispatcher and HTTP API. */
+export async function startGateway(config: Config, opts: GatewayOptions = {}): Promise<RunningGateway> {
+  if (!opts.sandbox && config.apiKeys.length === 0)
+    throw new ConfigError('apiKeys: at least one API key is needed outside sandbox mode (sandbox mode is when no app or robot is configured)');
+  const log = opts.logger ?? createLogger(config.logLevel);
+  const store = await openStore(config.store);
+  const metrics = new Metrics(() => store.queueStats(Date.now()));
+  const transport = new Transport({ timeoutMs: config.dingtalk.timeoutMs, onCall: metrics.observeCall });
+  // The dispatcher owns retries (by rescheduling jobs), so the clients make one attempt each.
+  const clientOpts = { oapiBaseUrl: config.dingtalk.oapiBaseUrl, apiBaseUrl: config.dingtalk.apiBaseUrl, transport, retry: { attempts: 1 } };
+  const apps = new Map(config.apps.map((a) => [a.name, new DingTalkApp({ appKey: a.appKey, appSecret: a.appSecret, ...(a.agentId ? { agentId: a.agentId } : {}), ...(a.robotCode ? { robotCode: a.robotCode } : {}) }, clientOpts)]));
+  const robots = new Map(config.robots.map((r) => [r.name, new RobotClient({ webhook: r.webhook, ...(r.secret ? { secret: r.secret } : {}), transport, retry: { attempts: 1 } })]));
+  const keys = new ApiKeys(config.apiKeys, opts.sandbox ?? false);
+  const runtime: Runtime = {
+    config,
+    store,
+    apps,
+    robots,
+    pacer: new Pacer(config.delivery),
+    metrics,
+    log,
+    now: Date.now,
+    wake: () => {},
+    apiKeyValue: (name) => keys.valueOf(name) ?? (name === 'sandbox' ? 'sandbox' : undefined),
+  };
+  const dispatcher = new Dispatcher(runtime);
+  runtime.wake = () => dispatcher.wake();
+  const server = await buildServer(runtime, { keys, noopEndpoint: opts.noopEndpoint ?? false });
+  await server.listen({ host: config.server.host, port: config.server.port });
+  const address = server.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.server.port;
+  if (opts.dispatch !== false) dispatcher.start();
+  log.info({ port, store: store.kind, apps: [...apps.keys()], robots: [...robots.keys()] }, 'dingpush gateway started');
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${config.server.host}:${port}`,
+    config,
+    store,
+    server,
+    runtime,
+    dispatcher,
+    close: () =>
+      (closing ??= (async () => {
+        await server.close();
+        await dispatcher.stop();
+        await store.close();
+        await transport.close();
+        log.info('dingpush gateway stopped');
+      })()),
+  };
+}

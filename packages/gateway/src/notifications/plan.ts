@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import {
+  DingTalkValidationError,
+  LIMITS,
+  type Message,
+  type RobotBody,
+  robotBodyBytes,
+  toAppRobotMessage,
+  toRobotBody,
+  toWorkMsg,
+} from '@dingpush/dingtalk';
+import type { ApiKeyConfig, AppConfig, Config, RobotConfig } from '../config/schema.js';
+import { newId } from '../ids.js';
+import type { AcceptInput, Channel, NewDelivery, NewJob } from '../store/types.js';
+import { invalid, RequestError } from './errors.js';
+import type { NotificationRequest } from './request.js';
+
+/** What a send job carries: the DingTalk body, rendered once at accept time. */
+export interface SendPayload {
+  body: Record<string, unknown>;
+  /** When the deliveries became due; the give-up time counts from here. */
+  dueAt: number;
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object')
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(value);
+}
+
+export const hashOf = (value: unknown) => createHash('sha256').update(canonical(value)).digest('hex').slice(0, 32);
+
+/** Renders for one surface, turning the client's validation error into a 400 naming the field. */
+function render<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof DingTalkValidationError) throw invalid(err.path, err.rule);
+    throw err;
+  }
+}
+
+const isRaw = (m: NotificationRequest['message']): m is { raw: Record<string, unknown> } => 'raw' in m;
+
+/**
+ * Turns a validated request into what is stored: the notification, one delivery per recipient as given, and one
+ * send job per (channel, destination). Unknown apps and robots, and messages a surface cannot carry, are refused here,
+ * before anything is written.
+ */
+export function planNotification(
+  req: NotificationRequest,
+  config: Config,
+  apiKey: { name: string; limits?: ApiKeyConfig },
+  now: number,
+): AcceptInput {
+  const to = req.to;
+  const id = newId('ntf');
+  const sendAt = req.sendAt ? Date.parse(req.sendAt) : now;
+  const deliveries: NewDelivery[] = [];
+  const jobs: NewJob[] = [];
+  const message = req.message;
+
+  const needsApp = to.userIds.length + to.mobiles.length + to.deptIds.length + to.chats.length > 0 || to.allUsers;
+  let app: AppConfig | undefined;
+  if (needsApp) {
+    app = req.app ? config.apps.find((a) => a.name === req.app) : config.apps[0];
+    if (!app) throw invalid('app', req.app ? `no app named "${req.app}"` : 'no DingTalk app is configured');
+    if (apiKey.limits?.apps && !apiKey.limits.apps.includes(app.name))
+      throw new RequestError(403, 'forbidden', 'app', `API key "${apiKey.name}" may not use app "${app.name}"`);
+  } else if (req.app && !config.apps.some((a) => a.name === req.app)) {
+    throw invalid('app', `no app named "${req.app}"`);
+  }
+  if (req.mentions && to.robots.length === 0) throw invalid('mentions', 'mentions apply to robot messages; add to.robots');
+
+  const addJob = (channel: Channel, destination: string, body: Record<string, unknown>, recipients: Omit<NewDelivery, 'id' | 'notificationId' | 'channel' | 'destination' | 'jobId'>[]) => {
+    const jobId = newId('job');
+    jobs.push({ id: jobId, kind: 'send', notificationId: id, channel, destination, contentHash: hashOf({ channel, destination, body, sender: apiKey.name }), runAt: sendAt, payload: { body, dueAt: sendAt } satisfies SendPayload });
+    for (const r of recipients) deliveries.push({ id: newId('dlv'), notificationId: id, channel, destination, jobId, ...r });
+  };
+
+  const people = [
+    ...to.userIds.map((u) => ({ recipient: u, recipientKind: 'userid' as const, userid: u })),
+    ...to.mobiles.map((m) => ({ recipient: m, recipientKind: 'mobile' as const, userid: null })),
+  ];
+  if (app && (people.length > 0 || to.deptIds.length > 0 || to.allUsers)) {
+    if (req.via === 'app_robot') {
+      if (to.deptIds.length > 0 || to.allUsers) throw invalid('via', 'app-robot messages go to userIds and mobiles only, not departments or all users');
+      const body = isRaw(message) ? message.raw : render(() => toAppRobotMessage(message as Message));
+      addJob('robot_oto', app.name, body, people);
+    } else {
+      if (app.agentId === undefined) throw invalid('app', `app "${app.name}" has no agentId; work notifications need one`);
+      const body = isRaw(message) ? message.raw : render(() => toWorkMsg(message as Message));
+      if (!isRaw(message) && message.type === 'oa' && message.statusBar) {
+        if (to.deptIds.length > 0 || to.allUsers || people.length > LIMITS.statusBarUserIds)
+          throw invalid('message.statusBar', `OA messages with a status bar go to at most ${LIMITS.statusBarUserIds} userIds or mobiles`);
+      }
+      addJob('work_notice', app.name, body, [
+        ...people,
+        ...to.deptIds.map((d) => ({ recipient: String(d), recipientKind: 'dept' as const, userid: null })),
+        ...(to.allUsers ? [{ recipient: 'all', recipientKind: 'all' as const, userid: null }] : []),
+      ]);
+    }
+  }
+
+  if (app && to.chats.length > 0) {
+    const body = isRaw(message) ? message.raw : render(() => toWorkMsg(message as Message, 'chat'));
+    for (const chat of to.chats) addJob('chat', app.name, body, [{ recipient: chat, recipientKind: 'chat', userid: null }]);
+  }
+
+  to.robots.forEach((name, i) => {
+    const robot = config.robots.find((r) => r.name === name);
+    if (!robot) throw invalid(`to.robots[${i}]`, `no robot named "${name}"`);
+    if (apiKey.limits?.robots && !apiKey.limits.robots.includes(name))
+      throw new RequestError(403, 'forbidden', `to.robots[${i}]`, `API key "${apiKey.name}" may not use robot "${name}"`);
+    const body: RobotBody = isRaw(message) ? (message.raw as RobotBody) : render(() => toRobotBody(message as Message, req.mentions));
+    checkRobotBody(robot, body, i);
+    addJob('robot', robot.name, body, [{ recipient: name, recipientKind: 'robot', userid: null }]);
+  });
+
+  return {
+    notification: {
+      id,
+      apiKey: apiKey.name,
+      idempotencyKey: req.idempotencyKey ?? null,
+      requestHash: hashOf(req),
+      app: app?.name ?? null,
+      request: req,
+      createdAt: now,
+      sendAt,
+      callbackUrl: req.callbackUrl ?? null,
+    },
+    deliveries,
+    jobs,
+  };
+}
+
+/** What DingTalk would refuse for this robot (310000 keywords, 460101 size) is refused now, with the field named. */
+function checkRobotBody(robot: RobotConfig, body: RobotBody, index: number): void {
+  if (robotBodyBytes(body) > LIMITS.robotBodyBytes)
+    throw invalid('message', `robot messages must be at most ${LIMITS.robotBodyBytes} bytes; this one is ${robotBodyBytes(body)}`);
+  if (robot.keywords.length > 0) {
+    const text = JSON.stringify(body);
+    if (!robot.keywords.some((k) => text.includes(k)))
+      throw invalid(`to.robots[${index}]`, `robot "${robot.name}" only accepts messages containing one of its keywords: ${robot.keywords.join(', ')}`);
+  }
+}

@@ -1,0 +1,87 @@
+import { messageSchema } from '@dingpush/dingtalk';
+import { z } from 'zod';
+
+/**
+ * The body of POST /v1/notifications (shared/design.md contract). The message part is the client's message schema,
+ * so validation, the TypeScript type and the OpenAPI document share one definition.
+ */
+
+const userid = z.string().min(1).max(64);
+const mobile = z.string().regex(/^\+?[0-9][0-9-]{4,19}$/, 'must be a phone number (digits, optional + and -)');
+
+export const recipientsSchema = z
+  .object({
+    userIds: z.array(userid).max(5000).default([]),
+    mobiles: z.array(mobile).max(5000).default([]),
+    deptIds: z.array(z.number().int().positive()).max(500).default([]),
+    allUsers: z.boolean().default(false),
+    /** Custom robots by their configured name. */
+    robots: z.array(z.string().min(1)).max(50).default([]),
+    /** Group chats by chatid (legacy chat/send through the app). */
+    chats: z.array(z.string().min(1)).max(50).default([]),
+  })
+  .strict()
+  .refine((t) => t.userIds.length + t.mobiles.length + t.deptIds.length + t.robots.length + t.chats.length > 0 || t.allUsers, {
+    message: 'give at least one recipient: userIds, mobiles, deptIds, allUsers, robots or chats',
+  });
+
+/** A DingTalk body passed through untouched (work-notification `msg`, robot body or {msgKey, msgParam}). */
+export const rawMessageSchema = z
+  .object({
+    raw: z
+      .record(z.string(), z.unknown())
+      .refine((r) => typeof r.msgtype === 'string' || typeof r.msgKey === 'string', 'must have msgtype (or msgKey for app robots)'),
+  })
+  .strict();
+
+export const mentionsSchema = z
+  .object({
+    mobiles: z.array(mobile).max(50).default([]),
+    userIds: z.array(userid).max(50).default([]),
+    all: z.boolean().default(false),
+  })
+  .strict();
+
+export const notificationRequestSchema = z
+  .object({
+    to: recipientsSchema,
+    message: z.union([rawMessageSchema, messageSchema]),
+    /** @-mentions in robot messages (text and markdown). */
+    mentions: mentionsSchema.optional(),
+    /** Which configured app sends work notifications, app-robot and chat messages; default: the first. */
+    app: z.string().min(1).optional(),
+    /** How userIds and mobiles are reached: work notification (default) or the app robot's one-to-one chat. */
+    via: z.enum(['work_notice', 'app_robot']).default('work_notice'),
+    /** The same key (per API key) returns the same notification instead of sending again. */
+    idempotencyKey: z.string().min(1).max(200).optional(),
+    /** Deliver at this time instead of now. */
+    sendAt: z.iso.datetime({ offset: true }).optional(),
+    /** Receives the final per-recipient outcome, signed with an HMAC of the sender's API key. */
+    callbackUrl: z.url({ protocol: /^https?$/ }).optional(),
+  })
+  .strict();
+
+export type NotificationRequest = z.infer<typeof notificationRequestSchema>;
+export type NotificationRequestInput = z.input<typeof notificationRequestSchema>;
+
+/** The first problem of a failed parse, as {path, message}; for a message, the branch the input was aiming at. */
+export function firstIssue(error: z.ZodError, input: unknown): { path: string; message: string } {
+  let issue = error.issues[0]!;
+  let prefix: PropertyKey[] = [];
+  if (issue.code === 'invalid_union') {
+    const msg = (input as { message?: unknown } | null)?.message;
+    const wantsRaw = typeof msg === 'object' && msg !== null && 'raw' in msg;
+    const branch = issue.errors[wantsRaw ? 0 : 1];
+    if (branch?.[0]) {
+      prefix = issue.path;
+      issue = branch[0] as typeof issue;
+    }
+  }
+  const path = [...prefix, ...issue.path]
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+    .join('');
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') message = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'invalid_type') message = `expected ${issue.expected}`;
+  return { path: path || '(body)', message };
+}

@@ -1,0 +1,56 @@
+import type { CallInfo } from '@dingpush/dingtalk';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics: what was accepted, what happened to each delivery, the queue, and DingTalk's latency and errors. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly accepted = new Counter({ name: 'dingpush_notifications_accepted_total', help: 'Notifications accepted (stored)', registers: [this.registry] });
+  readonly outcomes = new Counter({
+    name: 'dingpush_deliveries_total',
+    help: 'Per-recipient outcomes, by channel and status (sent, read, unread, throttled, invalid, failed, recalled)',
+    labelNames: ['channel', 'status'],
+    registers: [this.registry],
+  });
+  readonly dingtalkLatency = new Histogram({
+    name: 'dingpush_dingtalk_request_duration_seconds',
+    help: 'DingTalk API latency by API path',
+    labelNames: ['api'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly dingtalkErrors = new Counter({
+    name: 'dingpush_dingtalk_errors_total',
+    help: 'DingTalk API failures by path and errcode / code',
+    labelNames: ['api', 'code'],
+    registers: [this.registry],
+  });
+  readonly queueDepth: Gauge;
+  readonly queueAge: Gauge;
+
+  constructor(queueStats: () => Promise<{ depth: number; oldestAgeMs: number }>) {
+    let last: Promise<{ depth: number; oldestAgeMs: number }> | undefined;
+    const stats = () => (last ??= queueStats().finally(() => setTimeout(() => (last = undefined), 0)));
+    this.queueDepth = new Gauge({
+      name: 'dingpush_queue_depth',
+      help: 'Send jobs waiting or in flight',
+      registers: [this.registry],
+      async collect() {
+        this.set((await stats()).depth);
+      },
+    });
+    this.queueAge = new Gauge({
+      name: 'dingpush_queue_oldest_age_seconds',
+      help: 'Age of the oldest send job not yet done',
+      registers: [this.registry],
+      async collect() {
+        this.set((await stats()).oldestAgeMs / 1000);
+      },
+    });
+  }
+
+  /** The client's onCall hook: latency for every call, and an error count when DingTalk said no. */
+  observeCall = (info: CallInfo): void => {
+    this.dingtalkLatency.observe({ api: info.api }, info.durationMs / 1000);
+    if (info.code !== undefined && info.code !== 0) this.dingtalkErrors.inc({ api: info.api, code: String(info.code) });
+  };
+}

@@ -1,0 +1,95 @@
+import type { NotificationRequestInput } from '../notifications/request.js';
+import type { RecallResult } from '../notifications/recall.js';
+import type { NotificationView } from '../notifications/view.js';
+
+/** A refusal from the gateway: HTTP status, its error code, the field it names. */
+export class DingpushApiError extends Error {
+  override name = 'DingpushApiError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly path?: string,
+  ) {
+    super(path ? `${path}: ${message}` : message);
+  }
+}
+
+export interface DingpushClientOptions {
+  /** e.g. http://127.0.0.1:8720 */
+  url: string;
+  apiKey?: string;
+  timeoutMs?: number;
+}
+
+/** The TypeScript SDK for the gateway's HTTP API. */
+export class DingpushClient {
+  private readonly base: string;
+
+  constructor(private readonly opts: DingpushClientOptions) {
+    this.base = opts.url.replace(/\/$/, '');
+  }
+
+  /** Sends a notification; answers once it is stored. */
+  async send(request: NotificationRequestInput, opts: { idempotencyKey?: string } = {}): Promise<{ id: string; status: string; replayed: boolean }> {
+    const res = await this.call('POST', '/v1/notifications', request, opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {});
+    return { ...(res.body as { id: string; status: string }), replayed: res.headers.get('idempotent-replayed') === 'true' };
+  }
+
+  async get(id: string): Promise<NotificationView> {
+    return (await this.call('GET', `/v1/notifications/${encodeURIComponent(id)}`)).body as NotificationView;
+  }
+
+  async list(q: { status?: 'in_progress' | 'completed'; since?: string; limit?: number; cursor?: string } = {}): Promise<{ items: NotificationView[]; nextCursor: string | null }> {
+    const params = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+    const qs = params.size ? `?${params}` : '';
+    return (await this.call('GET', `/v1/notifications${qs}`)).body as { items: NotificationView[]; nextCursor: string | null };
+  }
+
+  async recall(id: string): Promise<{ id: string } & RecallResult> {
+    return (await this.call('POST', `/v1/notifications/${encodeURIComponent(id)}/recall`)).body as { id: string } & RecallResult;
+  }
+
+  /** Polls until the notification is completed (every recipient has an outcome) or the time runs out. */
+  async waitFor(id: string, opts: { timeoutMs?: number; intervalMs?: number; until?: (n: NotificationView) => boolean } = {}): Promise<NotificationView> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+    const done = opts.until ?? ((n: NotificationView) => n.status === 'completed');
+    for (;;) {
+      const n = await this.get(id);
+      if (done(n)) return n;
+      if (Date.now() > deadline) throw new Error(`notification ${id} is still ${n.status} after ${opts.timeoutMs ?? 30_000} ms`);
+      await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
+    }
+  }
+
+  private async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ body: unknown; headers: Headers }> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${path}`, {
+        method,
+        headers: {
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {}),
+          ...headers,
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      throw new DingpushApiError(0, 'unreachable', `cannot reach the gateway at ${this.base} (${cause})`);
+    }
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : {};
+    } catch {
+      throw new DingpushApiError(res.status, 'bad_response', `the gateway answered HTTP ${res.status} with a body that is not JSON`);
+    }
+    if (!res.ok) {
+      const e = (parsed as { error?: { code?: string; message?: string; path?: string } }).error ?? {};
+      throw new DingpushApiError(res.status, e.code ?? `http_${res.status}`, e.message ?? `HTTP ${res.status}`, e.path);
+    }
+    return { body: parsed, headers: res.headers };
+  }
+}
