@@ -17,6 +17,8 @@ import { EmulatorState } from './state.js';
 declare module 'fastify' {
   interface FastifyRequest {
     loggedErrcode?: number | string;
+    /** The call is handled, then its connection is cut before the answer. */
+    dropAnswer?: boolean;
   }
 }
 
@@ -57,6 +59,9 @@ export function buildEmulator(org: Org, opts: { logger?: boolean } = {}): { app:
       case 'revokeToken':
         state.revokeTokens();
         return;
+      case 'dropAfter':
+        req.dropAnswer = true;
+        return;
       case 'drop':
         state.logCall({ time: state.now(), method: req.method, path: pathOf(req.url), status: 0, errcode: 'dropped' });
         req.raw.socket.destroy();
@@ -73,6 +78,11 @@ export function buildEmulator(org: Org, opts: { logger?: boolean } = {}): { app:
   });
 
   app.addHook('onSend', async (req, _reply, payload) => {
+    if (req.dropAnswer) {
+      state.logCall({ time: state.now(), method: req.method, path: pathOf(req.url), status: 0, errcode: 'answer dropped' });
+      req.raw.socket.destroy();
+      return payload;
+    }
     if (typeof payload === 'string' && payload.startsWith('{') && !isInspector(req.url)) {
       const m = /"errcode":(-?\d+)/.exec(payload) ?? /"code":"([^"]+)"/.exec(payload);
       if (m) req.loggedErrcode = /^-?\d+$/.test(m[1]!) ? Number(m[1]) : m[1];
@@ -81,7 +91,7 @@ export function buildEmulator(org: Org, opts: { logger?: boolean } = {}): { app:
   });
 
   app.addHook('onResponse', async (req, reply) => {
-    if (isInspector(req.url)) return;
+    if (isInspector(req.url) || req.dropAnswer) return;
     state.logCall({
       time: state.now(),
       method: req.method,

@@ -62,7 +62,8 @@ export interface CallRecord {
   errcode?: number | string;
 }
 
-export type FaultKind = 'latency' | 'busy' | 'http5xx' | 'drop' | 'revokeToken';
+/** dropAfter: DingTalk processes the call, then the connection drops before the answer (a lost answer). */
+export type FaultKind = 'latency' | 'busy' | 'http5xx' | 'drop' | 'dropAfter' | 'revokeToken';
 
 export interface Fault {
   id: number;

@@ -83,3 +83,16 @@ describe('inspector', () => {
     expect(org.switches.robotRateLimitCode).toBe(130101);
   });
 });
+
+describe('inspector: lost answers', () => {
+  const ctx = useEmulator({ deliveryMs: 0 });
+
+  it('fault "dropAfter" handles the call, then drops the connection before the answer', async () => {
+    const tok = await token(ctx.url);
+    await fault(ctx.url, { path: SEND, kind: 'dropAfter', count: 1 });
+    await expect(oapi(ctx.url, SEND, tok, { agent_id: 2001, userid_list: 'alice', msg: text('processed') })).rejects.toThrow();
+    expect(await inbox(ctx.url, 'users', 'alice')).toHaveLength(1);
+    const { calls } = (await getJson(`${ctx.url}/_emulator/api/calls?path=${encodeURIComponent(SEND)}`)).body;
+    expect(calls.map((c: { errcode: unknown }) => c.errcode)).toEqual(['answer dropped']);
+  });
+});

@@ -20,6 +20,8 @@ export interface GatewayOptions {
   noopEndpoint?: boolean;
   /** Run the dispatcher (default true); off for a process that only accepts. */
   dispatch?: boolean;
+  /** The clock quotas and schedules are read from (tests move it forward together with the emulator's). */
+  now?: () => number;
 }
 
 export interface RunningGateway {
@@ -54,7 +56,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     pacer: new Pacer(config.delivery),
     metrics,
     log,
-    now: Date.now,
+    now: opts.now ?? Date.now,
     wake: () => {},
     apiKeyValue: (name) => keys.valueOf(name) ?? (name === 'sandbox' ? 'sandbox' : undefined),
   };

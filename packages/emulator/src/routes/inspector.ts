@@ -7,7 +7,7 @@ import type { EmulatorState, InboxMessage } from '../state.js';
 const faultSchema = z
   .object({
     path: z.string().min(1),
-    kind: z.enum(['latency', 'busy', 'http5xx', 'drop', 'revokeToken']),
+    kind: z.enum(['latency', 'busy', 'http5xx', 'drop', 'dropAfter', 'revokeToken']),
     count: z.number().int().positive().optional(),
     rate: z.number().min(0).max(1).optional(),
     latencyMs: z.number().int().min(0).max(120_000).optional(),

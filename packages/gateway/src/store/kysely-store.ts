@@ -114,7 +114,9 @@ export abstract class KyselyStore implements Store {
     const batch = this.pending.splice(0, GROUP_COMMIT_MAX);
     try {
       const results = await this.acceptBatch(batch.map((p) => p.input));
-      batch.forEach((p, i) => p.resolve(results[i]!));
+      batch.forEach((p, i) => {
+        p.resolve(results[i]!);
+      });
     } catch {
       // One bad item must not fail the others: commit them one by one.
       for (const p of batch) {

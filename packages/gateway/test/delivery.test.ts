@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { SEND, text, useGateway } from './helpers.js';
+
+describe('delivery: batching, tracking and per-recipient outcomes', () => {
+  const env = useGateway();
+
+  it('250 mobiles and one text: at most 3 send calls, and all 250 delivered', async () => {
+    const before = (await env.calls(SEND)).length;
+    const mobiles = Array.from({ length: 250 }, (_, i) => `1360000${String(i).padStart(4, '0')}`);
+    const { id } = await env.api.send({ to: { mobiles }, message: text('季度报告已生成') });
+    const n = await env.api.waitFor(id, { timeoutMs: 20_000 });
+    expect((await env.calls(SEND)).length - before).toBeLessThanOrEqual(3);
+    expect(n.deliveries).toHaveLength(250);
+    expect(n.deliveries!.every((d) => d.status === 'read' || d.status === 'unread')).toBe(true);
+    expect(n.deliveries![7]).toMatchObject({ recipient: '13600000007', userid: 'u7', channel: 'work_notice', taskId: expect.any(String) });
+    for (const i of [0, 123, 249]) expect((await env.inbox('users', `u${i}`)).some((m) => m.message.text.content === '季度报告已生成')).toBe(true);
+  });
+
+  it('notifications with identical content are merged into one call', async () => {
+    const before = (await env.calls(SEND)).length;
+    const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => env.api.send({ to: { userIds: [`u${100 + i}`] }, message: text('合并发送') })));
+    for (const { id } of ids) await env.api.waitFor(id, { timeoutMs: 10_000 });
+    expect((await env.calls(SEND)).length - before).toBeLessThan(10);
+  });
+
+  it('reports unknown mobiles and users as invalid, reads as read, and records DingTalk\'s task id', async () => {
+    const { id } = await env.api.send({ to: { userIds: ['u1', 'ghost'], mobiles: ['13999999999'] }, message: text('mixed') });
+    const n = await env.api.waitFor(id);
+    const by = Object.fromEntries(n.deliveries!.map((d) => [d.recipient, d]));
+    expect(by['13999999999']).toMatchObject({ status: 'invalid', reason: 'no active DingTalk user has this mobile' });
+    expect(by.ghost).toMatchObject({ status: 'invalid' });
+    expect(['read', 'unread']).toContain(by.u1!.status);
+  });
+
+  it('departments go out natively and are summarised', async () => {
+    const { id } = await env.api.send({ to: { deptIds: [2] }, message: text('dept') });
+    const n = await env.api.waitFor(id);
+    expect(n.deliveries![0]).toMatchObject({ recipientKind: 'dept', recipient: '2', reason: expect.stringMatching(/^delivered: \d+ read, \d+ unread/) });
+    expect(await env.inbox('users', 'u5')).toEqual(expect.arrayContaining([expect.objectContaining({ message: { msgtype: 'text', text: { content: 'dept' } } })]));
+  });
+
+  it('unread recipients are looked at again and turn read', async () => {
+    await env.switches({ readPercent: 100, readAfterMs: 1200 });
+    const { id } = await env.api.send({ to: { userIds: ['u200'] }, message: text('read me later') });
+    const first = await env.api.waitFor(id);
+    expect(first.deliveries![0]!.status).toBe('unread');
+    const later = await env.api.waitFor(id, { until: (n) => n.deliveries![0]!.status === 'read', timeoutMs: 8000 });
+    expect(later.deliveries![0]!.status).toBe('read');
+    await env.switches({ readPercent: 50, readAfterMs: 500 });
+  });
+
+  it('identical content to the same user twice in a day: the second is reported throttled (143106)', async () => {
+    const first = await env.api.send({ to: { userIds: ['u260'] }, message: text('daily digest') });
+    await env.api.waitFor(first.id);
+    const second = await env.api.send({ to: { userIds: ['u260'] }, message: text('daily digest') });
+    const n = await env.api.waitFor(second.id);
+    expect(n.deliveries![0]).toMatchObject({ status: 'throttled', reason: expect.stringContaining('143106') });
+    expect((await env.inbox('users', 'u260')).filter((m) => m.message.text.content === 'daily digest')).toHaveLength(1);
+  });
+
+  it('app-robot one-to-one messages are sent 20 a call and tracked to read/unread', async () => {
+    const users = Array.from({ length: 25 }, (_, i) => `u${220 + i}`);
+    const { id } = await env.api.send({ to: { userIds: users }, via: 'app_robot', message: { type: 'markdown', title: '构建', text: '**失败**' } });
+    const n = await env.api.waitFor(id);
+    expect(n.deliveries!.every((d) => d.channel === 'robot_oto' && ['read', 'unread'].includes(d.status))).toBe(true);
+    expect(new Set(n.deliveries!.map((d) => d.processQueryKey)).size).toBe(2);
+  });
+
+  it('chats get chat/send; robots get signed sends with mentions that notify', async () => {
+    const { id } = await env.api.send({
+      to: { robots: ['ops'], chats: ['chat1'] },
+      message: { type: 'markdown', title: '发布', text: '**v2** 上线' },
+      mentions: { mobiles: ['13600000001'] },
+    });
+    const n = await env.api.waitFor(id);
+    expect(n.deliveries!.map((d) => [d.channel, d.status])).toEqual(expect.arrayContaining([['robot', 'sent'], ['chat', 'sent']]));
+    const [msg] = (await env.inbox('robots', 'ops')).slice(-1);
+    expect(msg.mentions.notified).toEqual(['13600000001']);
+    expect(await env.inbox('chats', 'chat1')).toHaveLength(1);
+  });
+
+  it('a raw DingTalk body is passed through untouched', async () => {
+    const raw = { msgtype: 'feedCard', feedCard: { links: [{ title: '新闻', messageURL: 'https://a', picURL: 'https://p' }] } };
+    const { id } = await env.api.send({ to: { robots: ['ops'] }, message: { raw } });
+    await env.api.waitFor(id);
+    const [msg] = (await env.inbox('robots', 'ops')).slice(-1);
+    expect(msg.message).toMatchObject(raw);
+  });
+
+  it('/metrics counts outcomes by channel and status', async () => {
+    const metrics = await (await fetch(`${env.gw.url}/metrics`)).text();
+    expect(metrics).toMatch(/dingpush_deliveries_total\{channel="work_notice",status="invalid"\} [1-9]/);
+    expect(metrics).toMatch(/dingpush_deliveries_total\{channel="robot",status="sent"\} [1-9]/);
+  });
+});

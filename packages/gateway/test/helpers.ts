@@ -1,0 +1,100 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type OrgInput, parseOrg, type RunningEmulator, startEmulator } from '@dingpush/emulator';
+import { afterAll, beforeAll } from 'vitest';
+import { type ConfigInput, DingpushClient, parseConfig, type RunningGateway, startGateway } from '../src/index.js';
+
+export const API_KEY = 'test-key-0123456789abcdef';
+export const LIMITED_KEY = 'limited-key-0123456789abcdef';
+export const ROBOT_SECRET = 'SECgatewaytest000000000000000000000000000000000000000000000000000';
+export const APP = { name: 'main', appKey: 'dinggwapp', appSecret: 'gw-app-secret-1f2e3d', agentId: 4001, robotCode: 'dinggwapp' };
+export const tokens = { ops: 'e'.repeat(64), alerts: 'f'.repeat(64), bad: '9'.repeat(64) };
+
+export function org(switches: OrgInput['switches'] = {}): OrgInput {
+  const users = Array.from({ length: 300 }, (_, i) => ({ userid: `u${i}`, name: `User ${i}`, mobile: `1360000${String(i).padStart(4, '0')}`, deptIds: [i < 10 ? 2 : 3] }));
+  return {
+    apps: [APP],
+    departments: [{ id: 1, name: 'Root' }, { id: 2, name: 'Ops', parentId: 1 }, { id: 3, name: 'Rest', parentId: 1 }],
+    users,
+    robots: [
+      { name: 'ops', accessToken: tokens.ops, secret: ROBOT_SECRET },
+      { name: 'alerts', accessToken: tokens.alerts, keywords: ['告警'] },
+      { name: 'bad', accessToken: tokens.bad, secret: ROBOT_SECRET },
+    ],
+    chats: [{ chatid: 'chat1', openConversationId: 'cid1==', name: 'Ops', owner: 'u0', members: ['u0', 'u1'] }],
+    switches: { deliveryMs: 100, readAfterMs: 500, readPercent: 50, ...switches },
+  };
+}
+
+export function gatewayConfig(emulatorUrl: string, dataDir: string, overrides: Partial<ConfigInput> = {}): ConfigInput {
+  return {
+    server: { host: '127.0.0.1', port: 0, bodyLimitBytes: 64 * 1024 },
+    apiKeys: [
+      { name: 'tests', key: API_KEY },
+      { name: 'limited', key: LIMITED_KEY, robots: ['alerts'], apps: [] },
+    ],
+    store: { sqlite: join(dataDir, 'dingpush.db') },
+    dingtalk: { oapiBaseUrl: emulatorUrl, apiBaseUrl: emulatorUrl, timeoutMs: 3000 },
+    apps: [APP],
+    robots: [
+      { name: 'ops', webhook: `${emulatorUrl}/robot/send?access_token=${tokens.ops}`, secret: ROBOT_SECRET },
+      { name: 'alerts', webhook: `${emulatorUrl}/robot/send?access_token=${tokens.alerts}`, keywords: ['告警'] },
+      { name: 'bad', webhook: `${emulatorUrl}/robot/send?access_token=${tokens.bad}`, secret: 'SECwrongwrongwrong' },
+    ],
+    delivery: { backoffBaseMs: 50, backoffMaxMs: 500, pollMs: 50 },
+    tracking: { firstCheckMs: 150, readChecksMs: [700, 2000] },
+    callbacks: { attempts: 4, timeoutMs: 2000 },
+    logLevel: 'silent',
+    ...overrides,
+  };
+}
+
+export interface Env {
+  emu: RunningEmulator;
+  gw: RunningGateway;
+  api: DingpushClient;
+  dataDir: string;
+  /** Moves the gateway's and the emulator's clocks forward together. */
+  advance(ms: number): Promise<void>;
+  calls(path?: string): Promise<{ path: string; errcode?: number | string; robot?: string }[]>;
+  inbox(kind: 'users' | 'robots' | 'chats', id: string): Promise<any[]>;
+  fault(f: Record<string, unknown>): Promise<void>;
+  switches(s: Record<string, unknown>): Promise<void>;
+}
+
+export const SEND = '/topapi/message/corpconversation/asyncsend_v2';
+
+/** An emulator and a gateway (SQLite in a temp dir) for one test file, with a shared movable clock. */
+export function useGateway(opts: { switches?: OrgInput['switches']; config?: Partial<ConfigInput> } = {}): Env {
+  const env = {} as Env;
+  let offset = 0;
+  beforeAll(async () => {
+    env.dataDir = mkdtempSync(join(tmpdir(), 'dingpush-gw-'));
+    env.emu = await startEmulator({ org: parseOrg(org(opts.switches)), port: 0 });
+    env.gw = await startGateway(parseConfig(gatewayConfig(env.emu.url, env.dataDir, opts.config)), { now: () => Date.now() + offset });
+    env.api = new DingpushClient({ url: env.gw.url, apiKey: API_KEY });
+    const post = (path: string, body: unknown) =>
+      fetch(`${env.emu.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    env.advance = async (ms) => {
+      offset += ms;
+      await post('/_emulator/api/clock', { advanceMs: ms });
+      env.gw.runtime.wake();
+    };
+    env.calls = async (path) => (await (await fetch(`${env.emu.url}/_emulator/api/calls${path ? `?path=${encodeURIComponent(path)}` : ''}`)).json()).calls;
+    env.inbox = async (kind, id) => (await (await fetch(`${env.emu.url}/_emulator/api/inbox/${kind}/${id}`)).json()).messages;
+    env.fault = async (f) => {
+      await post('/_emulator/api/faults', f);
+    };
+    env.switches = async (s) => {
+      await post('/_emulator/api/switches', s);
+    };
+  });
+  afterAll(async () => {
+    await env.gw?.close();
+    await env.emu?.close();
+  });
+  return env;
+}
+
+export const text = (content: string) => ({ type: 'text' as const, content });

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { text, useGateway } from './helpers.js';
+
+describe('pacing inside DingTalk quotas', () => {
+  const env = useGateway({ switches: { dailyUserCap: 3 }, config: { delivery: { backoffBaseMs: 50, backoffMaxMs: 500, pollMs: 50, perUserPerDay: 3 } } });
+
+  it('a robot burst of 40: 20 go now, none gets 130101, the rest wait for the window and then go', async () => {
+    const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => env.api.send({ to: { robots: ['ops'] }, message: text(`burst ${i}`) })));
+    await expect.poll(async () => (await env.inbox('robots', 'ops')).length, { timeout: 10_000 }).toBe(20);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await env.inbox('robots', 'ops')).toHaveLength(20);
+    const waiting = await env.api.get(ids[39]!.id);
+    expect(waiting.deliveries![0]).toMatchObject({ status: 'queued', reason: expect.stringContaining('20-a-minute') });
+    await env.advance(61_000);
+    for (const { id } of ids) await env.api.waitFor(id, { timeoutMs: 10_000 });
+    expect(await env.inbox('robots', 'ops')).toHaveLength(40);
+    const codes = (await env.calls('/robot/send')).map((c) => c.errcode);
+    expect(codes).not.toContain(130101);
+    expect(codes.filter((c) => c === 0)).toHaveLength(40);
+  });
+
+  it('if DingTalk blocks a robot anyway (130101), the gateway waits out the 10 minutes and delivers', async () => {
+    // Another sender used up the robot's minute: the emulator blocks it.
+    for (let i = 0; i < 21; i++)
+      await fetch(`${env.emu.url}/robot/send?access_token=${'f'.repeat(64)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ msgtype: 'text', text: { content: `告警 other ${i}` } }) });
+    const { id } = await env.api.send({ to: { robots: ['alerts'] }, message: text('告警: disk') });
+    await expect.poll(async () => (await env.api.get(id)).deliveries![0]!.reason ?? '', { timeout: 5000 }).toContain('130101');
+    expect((await env.api.get(id)).deliveries![0]!.status).toBe('queued');
+    await env.advance(601_000);
+    const n = await env.api.waitFor(id, { timeoutMs: 10_000 });
+    expect(n.deliveries![0]!.status).toBe('sent');
+  });
+
+  it('the per-user daily cap: the 4th message to a user (cap 3 here, 500 by default) waits for tomorrow, then arrives', async () => {
+    const ids = [];
+    for (let i = 0; i < 4; i++) {
+      const { id } = await env.api.send({ to: { userIds: ['u30'] }, message: text(`cap ${i}`) });
+      ids.push(id);
+      if (i < 3) await env.api.waitFor(id);
+    }
+    const fourth = await env.api.waitFor(ids[3]!, { until: (n) => (n.deliveries![0]!.reason ?? '').includes('tomorrow') });
+    expect(fourth.deliveries![0]).toMatchObject({ status: 'queued', reason: expect.stringContaining('3 messages a day per user') });
+    expect((await env.inbox('users', 'u30')).map((m) => m.message.text.content)).toEqual(['cap 0', 'cap 1', 'cap 2']);
+    await env.advance(86_400_000);
+    const later = await env.api.waitFor(ids[3]!, { timeoutMs: 10_000 });
+    expect(['read', 'unread']).toContain(later.deliveries![0]!.status);
+    expect((await env.inbox('users', 'u30')).map((m) => m.message.text.content)).toContain('cap 3');
+  });
+
+  it('when DingTalk filters for its daily cap (143105), the recipient is requeued for tomorrow, not dropped', async () => {
+    await env.switches({ dailyUserCap: 1 });
+    const a = await env.api.send({ to: { userIds: ['u31'] }, message: text('first') });
+    await env.api.waitFor(a.id);
+    const b = await env.api.send({ to: { userIds: ['u31'] }, message: text('second') });
+    const waiting = await env.api.waitFor(b.id, { until: (n) => (n.deliveries![0]!.reason ?? '').includes('143105') });
+    expect(waiting.deliveries![0]).toMatchObject({ status: 'queued', reason: expect.stringContaining('waits until tomorrow') });
+    await env.advance(86_400_000);
+    const done = await env.api.waitFor(b.id, { timeoutMs: 10_000 });
+    expect(['read', 'unread']).toContain(done.deliveries![0]!.status);
+    await env.switches({ dailyUserCap: 3 });
+  });
+});
