@@ -13,7 +13,7 @@ export function registerServeCommand(program: Command): void {
     .option('-p, --port <port>', 'override server.port')
     .option('--host <host>', 'override server.host')
     .action(async (f: { config?: string; port?: string; host?: string }) => {
-      const file = f.config ?? (existsSync('dingpush.yaml') ? 'dingpush.yaml' : undefined);
+      const file = f.config || (existsSync('dingpush.yaml') ? 'dingpush.yaml' : undefined);
       let config = file ? loadConfigFile(file) : parseConfig({});
       if (f.port !== undefined || f.host !== undefined)
         config = { ...config, server: { ...config.server, ...(f.port !== undefined ? { port: parsePort(f.port, '--port') } : {}), ...(f.host ? { host: f.host } : {}) } };

@@ -76,7 +76,8 @@ export class DingpushClient {
         signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
       });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      const c = (err as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause;
+      const cause = c?.code ?? c?.errors?.[0]?.code ?? c?.message ?? (err as Error).message;
       throw new DingpushApiError(0, 'unreachable', `cannot reach the gateway at ${this.base} (${cause})`);
     }
     const text = await res.text();
