@@ -30,7 +30,7 @@ export const configSchema = z
       )
       .default([]),
     store: z
-      .union([z.object({ sqlite: z.string().min(1) }).strict(), z.object({ postgres: z.string().min(1), redis: z.string().optional() }).strict()])
+      .union([z.object({ sqlite: z.string().min(1) }).strict(), z.object({ postgres: z.string().min(1), schema: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a lower-case SQL identifier').optional(), redis: z.string().optional() }).strict()])
       .default({ sqlite: './data/dingpush.db' }),
     dingtalk: z
       .object({

@@ -5,6 +5,6 @@ import type { Store } from './types.js';
 export * from './types.js';
 export { PostgresStore, SqliteStore };
 
-export async function openStore(config: { sqlite: string } | { postgres: string }): Promise<Store> {
-  return 'sqlite' in config ? SqliteStore.open(config.sqlite) : PostgresStore.open(config.postgres);
+export async function openStore(config: { sqlite: string } | { postgres: string; schema?: string }): Promise<Store> {
+  return 'sqlite' in config ? SqliteStore.open(config.sqlite) : PostgresStore.open(config.postgres, config.schema ? { schema: config.schema } : {});
 }
