@@ -72,8 +72,12 @@ export class Pacer {
   private readonly robots: SlidingWindow;
   private readonly recipients: SlidingWindow;
   private readonly blockedUntil = new Map<string, number>();
+  /** Per robot, the next future slot handed to a waiting message, so a backlog is spread out, not retried at once. */
+  private readonly robotNextSlot = new Map<string, number>();
+  private readonly robotSpacingMs: number;
 
   constructor(opts: PacerOptions) {
+    this.robotSpacingMs = Math.ceil(60_000 / opts.robotPerMinute);
     // A small burst keeps an idle queue's latency at zero while spacing calls under load, so that what arrives
     // meanwhile with identical content is merged into the next call instead of spending a call of its own.
     this.appCalls = new TokenBucket(opts.appCallsPerSecond, 2);
@@ -92,8 +96,16 @@ export class Pacer {
     return this.appCalls.take(`${app}|${api}`, now);
   }
 
+  /**
+   * 0 = send now. Otherwise each waiting message gets its own later slot (one every 3 s for 20 a minute), so that
+   * 100 000 queued messages are each looked at about once, when their turn comes.
+   */
   robotCall(robot: string, now: number): number {
-    return this.blocked(`robot:${robot}`, now) || this.robots.take(robot, now);
+    const wait = this.blocked(`robot:${robot}`, now) || this.robots.take(robot, now);
+    if (wait === 0) return 0;
+    const slot = Math.max(now + wait, this.robotNextSlot.get(robot) ?? 0);
+    this.robotNextSlot.set(robot, slot + this.robotSpacingMs);
+    return slot - now;
   }
 
   /** DingTalk said wait anyway (130101's 10-minute block, 90018): nothing goes to that destination until then. */
