@@ -100,7 +100,8 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Fas
         return reply.code(200).header('idempotent-replayed', 'true').send({ id: view.id, status: view.status });
       }
       rt.metrics.accepted.inc();
-      rt.wake();
+      // Work due now is claimed at once (latency); scheduled work waits for the dispatcher's regular look.
+      if (plan.notification.sendAt <= now) rt.wake();
       return reply.code(202).send({ id: plan.notification.id, status: 'queued' });
     },
   );

@@ -32,7 +32,15 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export const hashOf = (value: unknown) => createHash('sha256').update(canonical(value)).digest('hex').slice(0, 32);
+/**
+ * Validated requests and rendered bodies have a fixed key order, so their JSON is already canonical; raw DingTalk
+ * bodies come from senders in any key order and are canonicalised first.
+ */
+export const hashOf = (value: unknown, raw = false) =>
+  createHash('sha256')
+    .update(raw ? canonical(value) : JSON.stringify(value))
+    .digest('hex')
+    .slice(0, 32);
 
 /** Renders for one surface, turning the client's validation error into a 400 naming the field. */
 function render<T>(fn: () => T): T {
@@ -78,7 +86,7 @@ export function planNotification(
 
   const addJob = (channel: Channel, destination: string, body: Record<string, unknown>, recipients: Omit<NewDelivery, 'id' | 'notificationId' | 'channel' | 'destination' | 'jobId'>[]) => {
     const jobId = newId('job');
-    jobs.push({ id: jobId, kind: 'send', notificationId: id, channel, destination, contentHash: hashOf({ channel, destination, body, sender: apiKey.name }), runAt: sendAt, payload: { body, dueAt: sendAt } satisfies SendPayload });
+    jobs.push({ id: jobId, kind: 'send', notificationId: id, channel, destination, contentHash: hashOf({ channel, destination, body, sender: apiKey.name }, isRaw(message)), runAt: sendAt, payload: { body, dueAt: sendAt } satisfies SendPayload });
     for (const r of recipients) deliveries.push({ id: newId('dlv'), notificationId: id, channel, destination, jobId, ...r });
   };
 
@@ -126,7 +134,7 @@ export function planNotification(
       id,
       apiKey: apiKey.name,
       idempotencyKey: req.idempotencyKey ?? null,
-      requestHash: hashOf(req),
+      requestHash: hashOf(req, isRaw(message)),
       app: app?.name ?? null,
       request: req,
       createdAt: now,

@@ -26,7 +26,7 @@ function chunks<T>(items: T[], size = CHUNK): T[][] {
   return out;
 }
 
-const toNotification = (r: NotificationsTable): NotificationRow => ({
+export const toNotification = (r: NotificationsTable): NotificationRow => ({
   ...r,
   request: JSON.parse(r.request),
   createdAt: Number(r.createdAt),
@@ -132,7 +132,7 @@ export abstract class KyselyStore implements Store {
     }
   }
 
-  private async acceptBatch(inputs: AcceptInput[]): Promise<AcceptResult[]> {
+  protected async acceptBatch(inputs: AcceptInput[]): Promise<AcceptResult[]> {
     return this.db.transaction().execute(async (trx) => {
       const keys = [...new Set(inputs.map((i) => i.notification.idempotencyKey).filter((k): k is string => k !== null))];
       const existing = new Map<string, NotificationRow>();
