@@ -8,7 +8,9 @@ export const APP = { name: 'bench', appKey: 'dingbench', appSecret: 'bench-secre
 export const ROBOT_TOKEN = 'a'.repeat(64);
 
 /** An emulator and a gateway, each in its own process, the gateway on a fresh SQLite file. */
-export async function startBenchEnv(opts: { users?: number; switches?: Record<string, unknown>; delivery?: Record<string, unknown>; env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}) {
+export async function startBenchEnv(
+  opts: { users?: number; switches?: Record<string, unknown>; delivery?: Record<string, unknown>; env?: NodeJS.ProcessEnv; nodeArgs?: string[]; synchronous?: 'full' | 'normal' } = {},
+) {
   const users = Array.from({ length: opts.users ?? 1000 }, (_, i) => ({ userid: `u${i}`, name: `User ${i}`, mobile: `139${String(i).padStart(8, '0')}` }));
   const orgFile = writeTempJson('org.json', {
     apps: [APP],
@@ -24,7 +26,7 @@ export async function startBenchEnv(opts: { users?: number; switches?: Record<st
     stringify({
       server: { port: 0, bodyLimitBytes: 1024 * 1024 },
       apiKeys: [{ name: 'bench', key: BENCH_KEY }],
-      store: { sqlite: join(dir, 'dingpush.db') },
+      store: { sqlite: join(dir, 'dingpush.db'), synchronous: opts.synchronous ?? 'full' },
       dingtalk: { oapiBaseUrl: emulator.url, apiBaseUrl: emulator.url },
       apps: [APP],
       robots: [{ name: 'slow', webhook: `${emulator.url}/robot/send?access_token=${ROBOT_TOKEN}` }],

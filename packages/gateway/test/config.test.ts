@@ -19,7 +19,7 @@ describe('configuration', () => {
   it('fills the defaults of the contract', () => {
     const c = parseConfig({});
     expect(c.server).toMatchObject({ host: '127.0.0.1', port: 8720 });
-    expect(c.store).toEqual({ sqlite: './data/dingpush.db' });
+    expect(c.store).toEqual({ sqlite: './data/dingpush.db', synchronous: 'full' });
     expect(c.dingtalk.oapiBaseUrl).toBe('https://oapi.dingtalk.com');
   });
 

@@ -30,8 +30,8 @@ export const configSchema = z
       )
       .default([]),
     store: z
-      .union([z.object({ sqlite: z.string().min(1) }).strict(), z.object({ postgres: z.string().min(1), schema: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a lower-case SQL identifier').optional(), redis: z.string().optional() }).strict()])
-      .default({ sqlite: './data/dingpush.db' }),
+      .union([z.object({ sqlite: z.string().min(1), synchronous: z.enum(['full', 'normal']).default('full') }).strict(), z.object({ postgres: z.string().min(1), schema: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a lower-case SQL identifier').optional(), redis: z.string().optional() }).strict()])
+      .default({ sqlite: './data/dingpush.db', synchronous: 'full' }),
     dingtalk: z
       .object({
         oapiBaseUrl: z.url().default(DINGTALK_OAPI),
