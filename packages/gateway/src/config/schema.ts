@@ -78,6 +78,11 @@ export const configSchema = z
         /** Work-notification calls per second per app and API (DingTalk allows 20). */
         appCallsPerSecond: z.number().positive().max(20).default(18),
         robotPerMinute: z.number().int().positive().max(20).default(20),
+        /**
+         * While identical content is flowing to an app (sent within the last second), a batch that is not full waits up
+         * to this long for more recipients to share its call. An idle queue sends at once.
+         */
+        mergeWindowMs: z.number().int().min(0).max(5_000).default(500),
         perUserPerDay: z.number().int().positive().default(500),
         recipientsPerMinute: z.number().int().positive().default(5000),
       })
@@ -91,6 +96,7 @@ export const configSchema = z
         pollMs: 250,
         appCallsPerSecond: 18,
         robotPerMinute: 20,
+        mergeWindowMs: 500,
         perUserPerDay: 500,
         recipientsPerMinute: 5000,
       }),

@@ -47,16 +47,19 @@ export class TokenBucket {
     private readonly burst: number,
   ) {}
 
+  /** Takes a token now (0), or answers how long until one is there (taking nothing). */
   take(key: string, now: number): number {
+    const wait = this.peek(key, now);
+    if (wait === 0) this.buckets.get(key)!.tokens -= 1;
+    return wait;
+  }
+
+  peek(key: string, now: number): number {
     const b = this.buckets.get(key) ?? { tokens: this.burst, at: now };
     b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.ratePerSec);
     b.at = now;
     this.buckets.set(key, b);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
-      return 0;
-    }
-    return Math.ceil(((1 - b.tokens) / this.ratePerSec) * 1000);
+    return b.tokens >= 1 ? 0 : Math.ceil(((1 - b.tokens) / this.ratePerSec) * 1000);
   }
 }
 
@@ -89,6 +92,9 @@ export class Pacer {
   appCall(app: string, api: string, now: number, recipients = 0): number {
     const blocked = this.blocked(`app:${app}:${api}`, now);
     if (blocked) return blocked;
+    // Nothing is taken unless the call can go now: a call that waits must not use up recipients it did not send.
+    const tokenWait = this.appCalls.peek(`${app}|${api}`, now);
+    if (tokenWait) return tokenWait;
     if (recipients > 0) {
       const wait = this.recipients.take(app, now, recipients);
       if (wait) return wait;
@@ -106,6 +112,18 @@ export class Pacer {
     const slot = Math.max(now + wait, this.robotNextSlot.get(robot) ?? 0);
     this.robotNextSlot.set(robot, slot + this.robotSpacingMs);
     return slot - now;
+  }
+
+  private readonly lastSent = new Map<string, number>();
+
+  /** Remembers that a message with this merge key just went out, so followers can wait to share the next call. */
+  markSent(key: string, now: number): void {
+    this.lastSent.set(key, now);
+    if (this.lastSent.size > 10_000) this.lastSent.clear();
+  }
+
+  lastSentAt(key: string): number | undefined {
+    return this.lastSent.get(key);
   }
 
   /** DingTalk said wait anyway (130101's 10-minute block, 90018): nothing goes to that destination until then. */

@@ -36,10 +36,17 @@ export async function sendWorkNotices(rt: Runtime, jobs: JobRow[]): Promise<void
     for (const d of lost) d.ambiguous = true;
   }
 
-  // Mobiles → userids (the client caches hits and misses).
+  // Mobiles → userids (the client caches hits and misses); lookups are paced like any call (20/s per API).
   const invalid: DeliveryRow[] = [];
   for (const d of live) {
     if (d.recipientKind !== 'mobile' || d.userid) continue;
+    if ((await app.directoryCache.get(d.recipient)) === undefined) {
+      const wait = rt.pacer.appCall(appName, 'getbymobile', now);
+      if (wait > 0) {
+        if (invalid.length) await setOutcome(rt, invalid, { status: 'invalid', reason: 'no active DingTalk user has this mobile' });
+        return rt.store.rescheduleJobs(jobIds, now + wait, null);
+      }
+    }
     try {
       const userid = await app.getUserIdByMobile(d.recipient);
       if (userid === null) invalid.push(d);
@@ -81,6 +88,11 @@ export async function sendWorkNotices(rt: Runtime, jobs: JobRow[]): Promise<void
 
   const userIds = [...new Set(batch.filter((d) => d.userid).map((d) => d.userid!))];
   const deptIds = [...new Set(batch.filter((d) => d.recipientKind === 'dept').map((d) => Number(d.recipient)))];
+  // While this content is flowing, a batch that is not full waits for the end of the merge window that began with
+  // the last call, so everything arriving meanwhile shares one call. An idle queue sends at once.
+  const mergeKey = `${appName}|${jobs[0]!.contentHash}`;
+  const windowEnd = (rt.pacer.lastSentAt(mergeKey) ?? Number.NEGATIVE_INFINITY) + rt.config.delivery.mergeWindowMs;
+  if (!toAll && userIds.length < LIMITS.workNoticeUserIds && now < windowEnd) return rt.store.rescheduleJobs(jobIds, windowEnd, null);
   const wait = rt.pacer.appCall(appName, 'asyncsend_v2', now, userIds.length);
   if (wait > 0) return rt.store.rescheduleJobs(jobIds, now + wait, null);
 
@@ -102,6 +114,7 @@ export async function sendWorkNotices(rt: Runtime, jobs: JobRow[]): Promise<void
     return sendFailed(rt, jobs, batch, err, dueAt);
   }
   await rt.store.recordAttempts(jobIds.map((jobId) => attempt(jobId, now, null, started)));
+  rt.pacer.markSent(mergeKey, now);
   await setOutcome(rt, batch, { status: 'sent', taskId: String(taskId), reason: null });
   if (userIds.length) await rt.store.incrementCounters(userIds.map((u) => capKey(appName, u, day)), nextShanghaiMidnight(now) + 86_400_000);
   const track: TrackPayload = {
