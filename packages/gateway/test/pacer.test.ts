@@ -21,6 +21,7 @@ describe('pacer', () => {
   it('a call that must wait does not use up recipients it did not send', () => {
     const p = new Pacer({ appCallsPerSecond: 1, robotPerMinute: 20, recipientsPerMinute: 1000 });
     expect(p.appCall('app', 'send', 0, 100)).toBe(0);
+    expect(p.appCall('app', 'send', 0, 100)).toBe(0); // the burst of 2
     for (let i = 0; i < 20; i++) expect(p.appCall('app', 'send', 10, 100)).toBeGreaterThan(0);
     // Had the 20 waiting calls counted their recipients, the minute's 1 000 would be gone.
     expect(p.appCall('app', 'send', 1000, 100)).toBe(0);
