@@ -41,7 +41,7 @@ export async function startBenchEnv(
     emulator,
     gateway,
     headers,
-    async calls(path?: string): Promise<{ time: number; path: string; errcode?: number | string }[]> {
+    async calls(path?: string): Promise<{ time: number; receivedAt: number; path: string; errcode?: number | string }[]> {
       const q = path ? `?path=${encodeURIComponent(path)}` : '';
       return (await (await fetch(`${emulator.url}/_emulator/api/calls${q}`)).json()).calls;
     },

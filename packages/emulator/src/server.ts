@@ -17,6 +17,7 @@ import { EmulatorState } from './state.js';
 declare module 'fastify' {
   interface FastifyRequest {
     loggedErrcode?: number | string;
+    receivedAt?: number;
     /** The call is handled, then its connection is cut before the answer. */
     dropAnswer?: boolean;
   }
@@ -50,6 +51,7 @@ export function buildEmulator(org: Org, opts: { logger?: boolean } = {}): { app:
 
   app.addHook('onRequest', async (req, reply) => {
     if (isInspector(req.url)) return;
+    req.receivedAt = performance.timeOrigin + performance.now();
     const fault = state.takeFault(pathOf(req.url));
     if (!fault) return;
     switch (fault.kind) {
@@ -94,6 +96,7 @@ export function buildEmulator(org: Org, opts: { logger?: boolean } = {}): { app:
     if (isInspector(req.url) || req.dropAnswer) return;
     state.logCall({
       time: state.now(),
+      ...(req.receivedAt ? { receivedAt: req.receivedAt } : {}),
       method: req.method,
       path: pathOf(req.url),
       ...(req.caller?.app ? { app: req.caller.app } : {}),

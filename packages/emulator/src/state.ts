@@ -54,6 +54,8 @@ export interface OtoSend {
 
 export interface CallRecord {
   time: number;
+  /** When the request arrived, in ms since the epoch with sub-millisecond precision (for latency benchmarks). */
+  receivedAt?: number;
   method: string;
   path: string;
   app?: string;

@@ -15,9 +15,14 @@ import type { AcceptInput, AcceptResult, NotificationRow } from './types.js';
 export class SqliteStore extends KyselyStore {
   readonly kind = 'sqlite' as const;
   private readonly acceptTx: (inputs: AcceptInput[]) => AcceptResult[];
+  private readonly sqlite: Database.Database;
 
-  private constructor(db: Kysely<Schema>, sqlite: Database.Database) {
+  private readonly fullSyncAccepts: boolean;
+
+  private constructor(db: Kysely<Schema>, sqlite: Database.Database, fullSyncAccepts: boolean) {
     super(db);
+    this.fullSyncAccepts = fullSyncAccepts;
+    this.sqlite = sqlite;
     const byKey = sqlite.prepare('SELECT * FROM notifications WHERE api_key = ? AND idempotency_key = ?');
     const insertNotification = sqlite.prepare(
       `INSERT INTO notifications (id, api_key, idempotency_key, request_hash, app, request, created_at, send_at, callback_url, callback_state)
@@ -59,24 +64,33 @@ export class SqliteStore extends KyselyStore {
   }
 
   /**
-   * synchronous FULL (default): a commit is on disk before the sender hears "accepted", surviving power loss.
-   * NORMAL: in WAL mode still safe against a process crash, but the last commits can be lost on power loss; about
-   * a quarter more ingest on this machine (bench/gateway-ingest.ts).
+   * synchronous 'full' (default): an accept is on disk (fsync) before the sender hears "accepted", surviving power
+   * loss. The dispatcher's own bookkeeping runs at NORMAL either way: in WAL mode that survives a process crash, and
+   * what a power loss could undo (a lease, a "send started") only leads to a check or a resend that DingTalk's
+   * duplicate filter and msgUuid absorb; it spares the send path an fsync per statement (bench/gateway-latency.ts).
+   * 'normal': accepts too, for more ingest (bench/gateway-ingest.ts), at the risk of losing the last accepts on
+   * power loss.
    */
   static async open(path: string, opts: { synchronous?: 'full' | 'normal' } = {}): Promise<SqliteStore> {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const sqlite = new Database(path);
     sqlite.pragma('journal_mode = WAL');
-    // Group commit keeps the fsync to one per batch of accepts.
-    sqlite.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }), plugins: [new CamelCasePlugin()] });
     await migrate(db);
-    return new SqliteStore(db, sqlite);
+    return new SqliteStore(db, sqlite, opts.synchronous !== 'normal');
   }
 
   protected override async acceptBatch(inputs: AcceptInput[]): Promise<AcceptResult[]> {
-    return this.acceptTx(inputs);
+    if (!this.fullSyncAccepts) return this.acceptTx(inputs);
+    // Synchronous, so nothing else runs on this connection in between; group commit makes it one fsync per batch.
+    this.sqlite.pragma('synchronous = FULL');
+    try {
+      return this.acceptTx(inputs);
+    } finally {
+      this.sqlite.pragma('synchronous = NORMAL');
+    }
   }
 
   protected lockForClaim<O>(qb: SelectQueryBuilder<Schema, 'jobs', O>): SelectQueryBuilder<Schema, 'jobs', O> {
