@@ -75,12 +75,17 @@ export class Pacer {
   private readonly robots: SlidingWindow;
   private readonly recipients: SlidingWindow;
   private readonly blockedUntil = new Map<string, number>();
-  /** Per robot, the next future slot handed to a waiting message, so a backlog is spread out, not retried at once. */
-  private readonly robotNextSlot = new Map<string, number>();
+  /**
+   * Per destination, the next future slot handed to a waiting call, so that a backlog is spread out over time and
+   * each waiting job is looked at about once, instead of every waiting job being retried at every free moment.
+   */
+  private readonly nextSlot = new Map<string, number>();
   private readonly robotSpacingMs: number;
+  private readonly appSpacingMs: number;
 
   constructor(opts: PacerOptions) {
     this.robotSpacingMs = Math.ceil(60_000 / opts.robotPerMinute);
+    this.appSpacingMs = Math.ceil(1000 / opts.appCallsPerSecond);
     // A small burst keeps an idle queue's latency at zero while spacing calls under load, so that what arrives
     // meanwhile with identical content is merged into the next call instead of spending a call of its own.
     this.appCalls = new TokenBucket(opts.appCallsPerSecond, 2);
@@ -94,7 +99,7 @@ export class Pacer {
     if (blocked) return blocked;
     // Nothing is taken unless the call can go now: a call that waits must not use up recipients it did not send.
     const tokenWait = this.appCalls.peek(`${app}|${api}`, now);
-    if (tokenWait) return tokenWait;
+    if (tokenWait) return this.slot(`app:${app}:${api}`, now, tokenWait, this.appSpacingMs);
     if (recipients > 0) {
       const wait = this.recipients.take(app, now, recipients);
       if (wait) return wait;
@@ -108,10 +113,14 @@ export class Pacer {
    */
   robotCall(robot: string, now: number): number {
     const wait = this.blocked(`robot:${robot}`, now) || this.robots.take(robot, now);
-    if (wait === 0) return 0;
-    const slot = Math.max(now + wait, this.robotNextSlot.get(robot) ?? 0);
-    this.robotNextSlot.set(robot, slot + this.robotSpacingMs);
-    return slot - now;
+    return wait === 0 ? 0 : this.slot(`robot:${robot}`, now, wait, this.robotSpacingMs);
+  }
+
+  /** The wait until this caller's own slot: the first free moment, or after the slots already handed out. */
+  private slot(key: string, now: number, wait: number, spacing: number): number {
+    const at = Math.max(now + wait, this.nextSlot.get(key) ?? 0);
+    this.nextSlot.set(key, at + spacing);
+    return at - now;
   }
 
   private readonly lastSent = new Map<string, number>();
