@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { NotificationRequestInput } from '../notifications/request.js';
 import type { NotificationView } from '../notifications/view.js';
 import { DingpushClient } from '../sdk/client.js';
-import { collect, gatewayOptions, parseJson, print, readJsonFile, UsageError } from './options.js';
+import { collect, gatewayOptions, messageFromFlags, print, readJsonFile, UsageError } from './options.js';
 
 interface GatewayFlags {
   url: string;
@@ -52,15 +52,7 @@ export function requestFromFlags(f: SendFlags): NotificationRequestInput {
   if (f.allUsers) to.allUsers = true;
   if (f.robot) to.robots = f.robot;
   if (f.chat) to.chats = f.chat;
-  const given = [f.text !== undefined, f.markdown !== undefined, f.message !== undefined].filter(Boolean).length;
-  if (given > 1) throw new UsageError('give one of --text, --markdown or --message');
-  let message = base.message;
-  if (f.text !== undefined) message = { type: 'text', content: f.text };
-  if (f.markdown !== undefined) {
-    if (!f.title) throw new UsageError('--markdown needs --title (shown in the conversation list)');
-    message = { type: 'markdown', title: f.title, text: f.markdown };
-  }
-  if (f.message !== undefined) message = parseJson(f.message, '--message');
+  const message = messageFromFlags(f) ?? base.message;
   if (message === undefined) throw new UsageError('no message: give --text, --markdown with --title, --message or --file');
   const request: Record<string, unknown> = { ...base, to, message };
   if (f.atMobile || f.atUser || f.atAll) request.mentions = { mobiles: f.atMobile ?? [], userIds: f.atUser ?? [], all: Boolean(f.atAll) };

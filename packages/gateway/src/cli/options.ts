@@ -48,3 +48,16 @@ export function gatewayOptions(cmd: Command): Command {
 export function print(json: boolean, value: unknown, human: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
 }
+
+/** --text, --markdown with --title, or --message JSON: the one message a command sends (undefined if none given). */
+export function messageFromFlags(f: { text?: string; markdown?: string; title?: string; message?: string }): unknown {
+  const given = [f.text !== undefined, f.markdown !== undefined, f.message !== undefined].filter(Boolean).length;
+  if (given > 1) throw new UsageError('give one of --text, --markdown or --message');
+  if (f.text !== undefined) return { type: 'text', content: f.text };
+  if (f.markdown !== undefined) {
+    if (!f.title) throw new UsageError('--markdown needs --title (shown in the conversation list)');
+    return { type: 'markdown', title: f.title, text: f.markdown };
+  }
+  if (f.message !== undefined) return parseJson(f.message, '--message');
+  return undefined;
+}

@@ -1,6 +1,6 @@
 import { RobotClient } from '@dingpush/dingtalk';
 import type { Command } from 'commander';
-import { collect, parseJson, print, UsageError } from './options.js';
+import { collect, messageFromFlags, print, UsageError } from './options.js';
 
 /** `dingpush robot send`: straight to a custom robot webhook, no gateway. */
 export function registerRobotCommand(program: Command): void {
@@ -26,13 +26,8 @@ export function registerRobotCommand(program: Command): void {
         throw new UsageError('--webhook: not a URL');
       }
       if (!url.searchParams.get('access_token')) throw new UsageError('--webhook: expected a URL with ?access_token=');
-      let message: unknown;
-      if (f.text !== undefined) message = { type: 'text', content: f.text };
-      else if (f.markdown !== undefined) {
-        if (!f.title) throw new UsageError('--markdown needs --title');
-        message = { type: 'markdown', title: f.title, text: f.markdown };
-      } else if (f.message !== undefined) message = parseJson(f.message, '--message');
-      else throw new UsageError('no message: give --text, --markdown with --title, or --message');
+      const message = messageFromFlags(f);
+      if (message === undefined) throw new UsageError('no message: give --text, --markdown with --title, or --message');
       const { messageSchema } = await import('@dingpush/dingtalk');
       const parsed = messageSchema.safeParse(message);
       if (!parsed.success) {

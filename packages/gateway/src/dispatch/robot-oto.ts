@@ -1,10 +1,9 @@
 import { DingTalkError, LIMITS } from '@dingpush/dingtalk';
-import { newId } from '../ids.js';
 import type { SendPayload } from '../notifications/plan.js';
-import type { DeliveryRow, JobRow } from '../store/types.js';
+import type { JobRow } from '../store/types.js';
 import { describe, sendFailed, setOutcome } from './outcomes.js';
 import type { Runtime } from './runtime.js';
-import type { TrackPayload } from './track-payload.js';
+import { resolveMobiles, scheduleTracking } from './recipients.js';
 import { attempt, requeue } from './work-notice.js';
 
 /** App-robot one-to-one messages: 20 users a call; read status tracked afterwards. */
@@ -25,22 +24,9 @@ export async function sendRobotOto(rt: Runtime, jobs: JobRow[]): Promise<void> {
     await setOutcome(rt, lost, { status: 'failed', reason: 'the answer to batchSend was lost and DingTalk cannot be asked whether it arrived; not repeated to avoid a duplicate' });
     live = live.filter((d) => !lost.includes(d));
   }
-  const invalid: DeliveryRow[] = [];
-  for (const d of live) {
-    if (d.recipientKind !== 'mobile' || d.userid) continue;
-    try {
-      const userid = await app.getUserIdByMobile(d.recipient);
-      if (userid === null) invalid.push(d);
-      else {
-        d.userid = userid;
-        await rt.store.updateDeliveries([d.id], { userid }, now);
-      }
-    } catch (err) {
-      return sendFailed(rt, jobs, live, err, payload.dueAt);
-    }
-  }
-  if (invalid.length) await setOutcome(rt, invalid, { status: 'invalid', reason: 'no active DingTalk user has this mobile' });
-  live = live.filter((d) => !invalid.includes(d));
+  const resolved = await resolveMobiles(rt, app, appName, jobs, live, payload.dueAt);
+  if (!resolved) return;
+  live = resolved;
   if (live.length === 0) return rt.store.completeJobs(jobIds);
 
   const userIds = [...new Set(live.map((d) => d.userid!))].slice(0, LIMITS.otoUserIds);
@@ -72,19 +58,6 @@ export async function sendRobotOto(rt: Runtime, jobs: JobRow[]): Promise<void> {
   await setOutcome(rt, bad, { status: 'invalid', reason: 'not a user of this organisation (invalidStaffIdList)', processQueryKey: result.processQueryKey });
   await setOutcome(rt, limited, { status: 'throttled', reason: 'DingTalk flow control (flowControlledStaffIdList)', processQueryKey: result.processQueryKey });
   await setOutcome(rt, sent, { status: 'sent', reason: null, processQueryKey: result.processQueryKey });
-  if (sent.length) {
-    const track: TrackPayload = {
-      channel: 'robot_oto',
-      app: appName,
-      processQueryKey: result.processQueryKey,
-      deliveryIds: sent.map((d) => d.id),
-      body: payload.body,
-      contentHash: jobs[0]!.contentHash,
-      sentAt: now,
-      polls: 0,
-      readChecks: 0,
-    };
-    await rt.store.addJobs([{ id: newId('job'), kind: 'track', notificationId: sent[0]!.notificationId, channel: 'robot_oto', destination: appName, contentHash: null, runAt: now + rt.config.tracking.firstCheckMs, payload: track }], now);
-  }
+  if (sent.length) await scheduleTracking(rt, jobs[0]!, sent, { channel: 'robot_oto', processQueryKey: result.processQueryKey, body: payload.body });
   await rt.store.completeJobs(jobIds);
 }

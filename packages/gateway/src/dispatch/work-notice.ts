@@ -5,7 +5,7 @@ import type { DeliveryRow, JobRow } from '../store/types.js';
 import { nextShanghaiMidnight, shanghaiDay } from './day.js';
 import { describe, retryDelay, sendFailed, setOutcome } from './outcomes.js';
 import type { Runtime } from './runtime.js';
-import type { TrackPayload } from './track-payload.js';
+import { resolveMobiles, scheduleTracking } from './recipients.js';
 
 const capKey = (app: string, userid: string, day: number) => `cap|${app}|${userid}|${day}`;
 
@@ -36,30 +36,9 @@ export async function sendWorkNotices(rt: Runtime, jobs: JobRow[]): Promise<void
     for (const d of lost) d.ambiguous = true;
   }
 
-  // Mobiles → userids (the client caches hits and misses); lookups are paced like any call (20/s per API).
-  const invalid: DeliveryRow[] = [];
-  for (const d of live) {
-    if (d.recipientKind !== 'mobile' || d.userid) continue;
-    if ((await app.directoryCache.get(d.recipient)) === undefined) {
-      const wait = rt.pacer.appCall(appName, 'getbymobile', now);
-      if (wait > 0) {
-        if (invalid.length) await setOutcome(rt, invalid, { status: 'invalid', reason: 'no active DingTalk user has this mobile' });
-        return rt.store.rescheduleJobs(jobIds, now + wait, null);
-      }
-    }
-    try {
-      const userid = await app.getUserIdByMobile(d.recipient);
-      if (userid === null) invalid.push(d);
-      else {
-        d.userid = userid;
-        await rt.store.updateDeliveries([d.id], { userid }, now);
-      }
-    } catch (err) {
-      return sendFailed(rt, jobs, live, err, dueAt);
-    }
-  }
-  if (invalid.length) await setOutcome(rt, invalid, { status: 'invalid', reason: 'no active DingTalk user has this mobile' });
-  live = live.filter((d) => !invalid.includes(d));
+  const resolved = await resolveMobiles(rt, app, appName, jobs, live, dueAt);
+  if (!resolved) return;
+  live = resolved;
 
   // The 500-a-day cap per user: whoever reached it waits for tomorrow instead of being silently dropped.
   const day = shanghaiDay(now);
@@ -117,18 +96,7 @@ export async function sendWorkNotices(rt: Runtime, jobs: JobRow[]): Promise<void
   rt.pacer.markSent(mergeKey, now);
   await setOutcome(rt, batch, { status: 'sent', taskId: String(taskId), reason: null });
   if (userIds.length) await rt.store.incrementCounters(userIds.map((u) => capKey(appName, u, day)), nextShanghaiMidnight(now) + 86_400_000);
-  const track: TrackPayload = {
-    channel: 'work_notice',
-    app: appName,
-    taskId,
-    deliveryIds: batch.map((d) => d.id),
-    body: payload.body,
-    contentHash: jobs[0]!.contentHash,
-    sentAt: now,
-    polls: 0,
-    readChecks: 0,
-  };
-  await rt.store.addJobs([{ id: newId('job'), kind: 'track', notificationId: batch[0]!.notificationId, channel: 'work_notice', destination: appName, contentHash: null, runAt: now + rt.config.tracking.firstCheckMs, payload: track }], now);
+  await scheduleTracking(rt, jobs[0]!, batch, { channel: 'work_notice', taskId, body: payload.body });
   await rt.store.completeJobs(jobIds);
 }
 
