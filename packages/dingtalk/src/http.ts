@@ -105,9 +105,3 @@ function networkReason(err: unknown): string {
   const e = err as { code?: string; cause?: { code?: string }; message?: string };
   return e.code ?? e.cause?.code ?? e.message ?? 'network error';
 }
-
-/** The path of a URL without its query (which may hold access tokens), for errors and logs. */
-export function apiName(url: string): string {
-  const u = new URL(url);
-  return u.pathname;
-}

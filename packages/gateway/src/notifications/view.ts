@@ -49,10 +49,10 @@ export function deliveryView(d: DeliveryRow): DeliveryView {
 export function notificationView(n: NotificationRow, deliveries: DeliveryRow[], withDeliveries = true): NotificationView {
   const counts: Record<string, number> = {};
   for (const d of deliveries) counts[d.status] = (counts[d.status] ?? 0) + 1;
-  const status = deliveries.every((d) => d.status === 'queued') ? 'queued' : deliveries.every(isFinal) ? 'completed' : 'in_progress';
+  const status = deliveries.every(isFinal) ? 'completed' : deliveries.every((d) => d.status === 'queued') ? 'queued' : 'in_progress';
   return {
     id: n.id,
-    status: deliveries.length > 0 && deliveries.every(isFinal) ? 'completed' : status,
+    status,
     createdAt: iso(n.createdAt),
     sendAt: iso(n.sendAt),
     ...(n.recalledAt ? { recalledAt: iso(n.recalledAt) } : {}),
