@@ -53,7 +53,9 @@ export async function sendFailed(rt: Runtime, jobs: JobRow[], deliveries: Delive
   const now = rt.now();
   const delay = retryDelay(rt, attempt, err);
   const giveUpAt = dueAt + rt.config.delivery.giveUpAfterMs;
+  const where = { channel: jobs[0]?.channel, destination: jobs[0]?.destination, jobs: jobs.map((j) => j.id), recipients: deliveries.length };
   if (retryable && now + delay < giveUpAt) {
+    rt.log.debug({ ...where, reason, retryInMs: Math.round(delay) }, 'send failed; retrying');
     await setOutcome(rt, deliveries, { status: 'queued', reason: `retrying after ${reason}` });
     await rt.store.rescheduleJobs(
       jobs.map((j) => j.id),
@@ -63,6 +65,7 @@ export async function sendFailed(rt: Runtime, jobs: JobRow[], deliveries: Delive
     return;
   }
   const why = retryable ? `gave up after ${Math.round((now - dueAt) / 60_000)} min; last error: ${reason}` : reason;
+  rt.log.warn({ ...where, reason: why }, 'delivery failed');
   await setOutcome(rt, deliveries, { status: 'failed', reason: why });
   await rt.store.completeJobs(jobs.map((j) => j.id));
 }
