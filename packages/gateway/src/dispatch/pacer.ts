@@ -111,6 +111,18 @@ export class Pacer {
    * 0 = send now. Otherwise each waiting message gets its own later slot (one every 3 s for 20 a minute), so that
    * 100 000 queued messages are each looked at about once, when their turn comes.
    */
+  /**
+   * Whether a call could go now, without taking anything: 0, or the wait until this caller's own slot. Lets a sender
+   * put a job back before reading its deliveries when the destination is busy.
+   */
+  appWait(app: string, api: string, now: number): number {
+    const key = `app:${app}:${api}`;
+    const blocked = this.blocked(key, now);
+    if (blocked) return blocked;
+    const tokenWait = this.appCalls.peek(`${app}|${api}`, now);
+    return tokenWait ? this.slot(key, now, tokenWait, this.appSpacingMs) : 0;
+  }
+
   robotCall(robot: string, now: number): number {
     const wait = this.blocked(`robot:${robot}`, now) || this.robots.take(robot, now);
     return wait === 0 ? 0 : this.slot(`robot:${robot}`, now, wait, this.robotSpacingMs);

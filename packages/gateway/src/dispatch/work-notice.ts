@@ -19,6 +19,9 @@ export async function sendWorkNotices(rt: Runtime, jobs: JobRow[]): Promise<void
   const app = rt.apps.get(appName);
   const payload = jobs[0]!.payload as SendPayload;
   const dueAt = Math.min(...jobs.map((j) => (j.payload as SendPayload).dueAt));
+  // A busy app (no call possible now) puts the jobs back before any reads: under overload that is the common case.
+  const busy = app && jobs.every((j) => j.sendStartedAt === null) ? rt.pacer.appWait(appName, 'asyncsend_v2', rt.now()) : 0;
+  if (busy > 0) return rt.store.rescheduleJobs(jobIds, rt.now() + busy, null);
   let live = (await rt.store.deliveriesOfJobs(jobIds)).filter((d) => d.status === 'queued' || d.status === 'sending');
   if (!app) {
     await setOutcome(rt, live, { status: 'failed', reason: `app "${appName}" is no longer configured` });
