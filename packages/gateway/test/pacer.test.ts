@@ -31,7 +31,7 @@ describe('pacer', () => {
     const p = new Pacer({ appCallsPerSecond: 20, robotPerMinute: 20, recipientsPerMinute: 5000 });
     for (let i = 0; i < 20; i++) expect(p.robotCall('ops', 0)).toBe(0);
     const waits = Array.from({ length: 5 }, () => p.robotCall('ops', 0));
-    expect(waits).toEqual([60_000, 63_000, 66_000, 69_000, 72_000]);
+    expect(waits).toEqual([62_000, 65_000, 68_000, 71_000, 74_000]);
     p.block('robot:ops', 600_000);
     expect(p.robotCall('ops', 100_000)).toBeGreaterThanOrEqual(500_000);
   });
