@@ -50,14 +50,15 @@ export class Dispatcher {
           this.rt.log.error({ err }, 'claiming jobs failed');
         }
       }
-      for (const group of await this.group(claimed)) this.spawn(group);
+      // A claim that got fewer jobs than it asked for took every due job: nothing similar is left to look for.
+      for (const group of await this.group(claimed, claimed.length >= free)) this.spawn(group);
       if (!this.running) break;
       if (claimed.length === 0 || free <= claimed.length) await this.idle(claimed.length === 0 ? pollMs : 5);
     }
   }
 
   /** Send jobs for the same work notification from the same app travel together, with more like them if any are due. */
-  private async group(jobs: JobRow[]): Promise<JobRow[][]> {
+  private async group(jobs: JobRow[], lookForMore: boolean): Promise<JobRow[][]> {
     const groups = new Map<string, JobRow[]>();
     const out: JobRow[][] = [];
     for (const job of jobs) {
@@ -72,6 +73,10 @@ export class Dispatcher {
       else groups.set(key, [job]);
     }
     for (const g of groups.values()) {
+      if (!lookForMore) {
+        out.push(g);
+        continue;
+      }
       try {
         const limit = g[0]!.channel === 'work_notice' ? LIMITS.workNoticeUserIds : LIMITS.otoUserIds;
         g.push(...(await this.rt.store.claimSimilar(g[0]!, this.owner, this.rt.now(), limit - g.length, this.rt.config.delivery.leaseMs)));
