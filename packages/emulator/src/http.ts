@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { NewApiFailure, newApiError, OapiFailure, oapiError, topFail } from './oapi.js';
+import { newApiError, OapiFailure, oapiError, topFail } from './oapi.js';
 import type { OrgApp } from './org.js';
 import { monthKey } from './clock.js';
 import type { EmulatorState } from './state.js';
@@ -146,4 +146,3 @@ export function needString(body: Obj, field: string, code: string): string {
   return v;
 }
 
-export { NewApiFailure, OapiFailure };

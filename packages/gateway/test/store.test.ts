@@ -122,9 +122,11 @@ describe.each(stores)('%s store', (_name, open) => {
     await store.rescheduleJobs([i.jobs[0]!.id], 50_000_000, 'later');
     expect(await store.claimJobs('w', 45_000_000, 100, 1000)).toEqual([]);
     const future = Date.now() + 60_000;
-    await store.incrementCounters(['cap|a|u1|1', 'cap|a|u1|1', 'cap|a|u2|1'], future);
-    await store.incrementCounters(['cap|a|u1|1'], future);
-    expect(await store.counters(['cap|a|u1|1', 'cap|a|u2|1', 'cap|a|u3|1'])).toEqual(new Map([['cap|a|u1|1', 3], ['cap|a|u2|1', 1]]));
+    await store.incrementCounters(['cap|a|u1|1', 'cap|a|u1|1', 'cap|a|u2|1'], future, Date.now());
+    await store.incrementCounters(['cap|a|u1|1'], future, Date.now());
+    expect(await store.counters(['cap|a|u1|1', 'cap|a|u2|1', 'cap|a|u3|1'], Date.now())).toEqual(new Map([['cap|a|u1|1', 3], ['cap|a|u2|1', 1]]));
+    expect(await store.counters(['cap|a|u1|1'], future + 1)).toEqual(new Map());
+    expect((await store.deliveriesOfNotifications([i.notification.id])).map((d) => d.id)).toEqual(i.deliveries.map((d) => d.id));
     expect((await store.queueStats(60_000_000)).depth).toBeGreaterThan(0);
     expect(await store.claimCallback(i.notification.id)).toBe(false);
   });

@@ -1,4 +1,4 @@
-import { type OapiFailure, oapiError } from '../oapi.js';
+import { oapiError } from '../oapi.js';
 
 /**
  * Validation of the work-notification / chat `msg` object (shared/dingtalk-api.md §4), written from the contract.
@@ -128,4 +128,3 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export type { OapiFailure };

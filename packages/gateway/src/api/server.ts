@@ -7,6 +7,7 @@ import { planNotification } from '../notifications/plan.js';
 import { recallNotification } from '../notifications/recall.js';
 import { firstIssue, notificationRequestSchema } from '../notifications/request.js';
 import { notificationView } from '../notifications/view.js';
+import type { DeliveryRow } from '../store/types.js';
 import type { ApiKeys, Caller } from './auth.js';
 import { schemas } from './openapi.js';
 
@@ -143,7 +144,10 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Fas
         ...(q.cursor ? { cursor: q.cursor } : {}),
         limit: q.limit,
       });
-      const items = await Promise.all(rows.map(async (n) => notificationView(n, await rt.store.deliveriesOf(n.id), false)));
+      const byNotification = new Map<string, DeliveryRow[]>();
+      for (const d of await rt.store.deliveriesOfNotifications(rows.map((n) => n.id)))
+        byNotification.set(d.notificationId, [...(byNotification.get(d.notificationId) ?? []), d]);
+      const items = rows.map((n) => notificationView(n, byNotification.get(n.id) ?? [], false));
       return { items, nextCursor: rows.length === q.limit ? rows[rows.length - 1]!.id : null };
     },
   );

@@ -29,23 +29,21 @@ export async function track(rt: Runtime, job: JobRow): Promise<void> {
   const deliveries = (await rt.store.deliveriesByIds(p.deliveryIds)).filter((d) => d.status === 'sent' || d.status === 'unread');
   if (!app || deliveries.length === 0) return rt.store.completeJobs([job.id]);
   const now = rt.now();
+  let unfinished: DeliveryRow[];
   try {
-    if (p.channel === 'robot_oto') await trackOto(rt, p, deliveries);
-    else await trackWorkNotice(rt, job, p, deliveries);
+    unfinished = p.channel === 'robot_oto' ? await trackOto(rt, p, deliveries) : await trackWorkNotice(rt, p, deliveries);
   } catch (err) {
-    if (err instanceof NotFinished) return;
     if (err instanceof DingTalkError && !err.retryable) {
       await setOutcome(rt, deliveries.filter((d) => d.status === 'sent'), { status: 'unread', reason: `delivered; DingTalk gave no result (${describe(err)})` });
       return rt.store.completeJobs([job.id]);
     }
     return rt.store.rescheduleJobs([job.id], now + retryDelay(rt, job.attempts, err), describe(err));
   }
-  await scheduleReadCheck(rt, job, p);
+  await followUp(rt, job, p, unfinished);
 }
 
-class NotFinished extends Error {}
-
-async function trackWorkNotice(rt: Runtime, job: JobRow, p: TrackPayload, deliveries: DeliveryRow[]): Promise<void> {
+/** Records what getsendresult says for each recipient; answers those DingTalk has not finished with yet. */
+async function trackWorkNotice(rt: Runtime, p: TrackPayload, deliveries: DeliveryRow[]): Promise<DeliveryRow[]> {
   const app = rt.apps.get(p.app)!;
   const now = rt.now();
   const onlyPeople = deliveries.every((d) => d.recipientKind === 'userid' || d.recipientKind === 'mobile');
@@ -53,7 +51,7 @@ async function trackWorkNotice(rt: Runtime, job: JobRow, p: TrackPayload, delive
   // departments and all-users need the progress first, since their members are not known here.
   if (!onlyPeople) {
     const progress = await app.getSendProgress(p.taskId!);
-    if (progress.status !== 2) return poll(rt, job, p);
+    if (progress.status !== 2) return deliveries;
   }
   let result: SendResult;
   try {
@@ -61,7 +59,7 @@ async function trackWorkNotice(rt: Runtime, job: JobRow, p: TrackPayload, delive
   } catch (err) {
     if (err instanceof DingTalkError && err.code === 41052) {
       await setOutcome(rt, deliveries, { status: 'unread', reason: 'delivered; DingTalk reports no per-recipient result for tasks of more than 100 recipients' });
-      return;
+      return [];
     }
     throw err;
   }
@@ -102,41 +100,41 @@ async function trackWorkNotice(rt: Runtime, job: JobRow, p: TrackPayload, delive
     await requeue(rt, { channel: 'work_notice', destination: p.app, contentHash: p.contentHash }, r.rows, r.at, { body: p.body, dueAt: r.at });
     await setOutcome(rt, r.rows, { status: 'queued', reason: r.reason, taskId: null });
   }
-  if (pending.length) {
-    if (now - p.sentAt > DAY_MS) await setOutcome(rt, pending, { status: 'unread', reason: 'delivered; DingTalk reported no outcome within 24 h' });
-    else {
-      // Not finished yet: look again only for these.
-      p.deliveryIds = pending.map((d) => d.id);
-      await poll(rt, job, p);
-      throw new NotFinished();
-    }
+  if (pending.length && now - p.sentAt > DAY_MS) {
+    await setOutcome(rt, pending, { status: 'unread', reason: 'delivered; DingTalk reported no outcome within 24 h' });
+    return [];
   }
+  return pending;
 }
 
-async function trackOto(rt: Runtime, p: TrackPayload, deliveries: DeliveryRow[]): Promise<void> {
+async function trackOto(rt: Runtime, p: TrackPayload, deliveries: DeliveryRow[]): Promise<DeliveryRow[]> {
   const app = rt.apps.get(p.app)!;
   const status = await app.getOtoReadStatus(p.processQueryKey!);
   const read = new Set(status.reads.filter((r) => r.read).map((r) => r.userId));
   await setOutcome(rt, deliveries.filter((d) => read.has(d.userid!)), { status: 'read', reason: null });
   await setOutcome(rt, deliveries.filter((d) => !read.has(d.userid!) && d.status !== 'unread'), { status: 'unread', reason: null });
+  return [];
 }
 
-async function poll(rt: Runtime, job: JobRow, p: TrackPayload): Promise<void> {
-  const next: TrackPayload = { ...p, polls: p.polls + 1 };
-  const delay = Math.min(MAX_POLL_DELAY_MS, rt.config.tracking.firstCheckMs * 2 ** p.polls);
-  await rt.store.addJobs([{ ...nextJob(job, next), runAt: rt.now() + delay }], rt.now());
-  await rt.store.completeJobs([job.id]);
-}
-
-/** While some recipients are unread and DingTalk still answers, look again later for reads. */
-async function scheduleReadCheck(rt: Runtime, job: JobRow, p: TrackPayload): Promise<void> {
-  const unread = (await rt.store.deliveriesByIds(p.deliveryIds)).filter((d) => d.status === 'unread' && (d.recipientKind === 'userid' || d.recipientKind === 'mobile'));
-  const delays = rt.config.tracking.readChecksMs;
-  const at = p.sentAt + (delays[p.readChecks] ?? Number.POSITIVE_INFINITY);
-  if (unread.length && at < p.sentAt + DAY_MS) {
-    const next: TrackPayload = { ...p, deliveryIds: unread.map((d) => d.id), readChecks: p.readChecks + 1 };
-    await rt.store.addJobs([{ ...nextJob(job, next), runAt: Math.max(at, rt.now()) }], rt.now());
+/**
+ * The next looks, as new jobs, then this one is done: soon (backing off) for recipients DingTalk has not finished
+ * with, and later for reads while some are unread and DingTalk still answers (24 h).
+ */
+async function followUp(rt: Runtime, job: JobRow, p: TrackPayload, unfinished: DeliveryRow[]): Promise<void> {
+  const now = rt.now();
+  const next: ReturnType<typeof nextJob>[] = [];
+  if (unfinished.length) {
+    const delay = Math.min(MAX_POLL_DELAY_MS, rt.config.tracking.firstCheckMs * 2 ** p.polls);
+    next.push({ ...nextJob(job, { ...p, deliveryIds: unfinished.map((d) => d.id), polls: p.polls + 1 }), runAt: now + delay });
   }
+  const waiting = new Set(unfinished.map((d) => d.id));
+  const unread = (await rt.store.deliveriesByIds(p.deliveryIds)).filter(
+    (d) => !waiting.has(d.id) && d.status === 'unread' && (d.recipientKind === 'userid' || d.recipientKind === 'mobile'),
+  );
+  const at = p.sentAt + (rt.config.tracking.readChecksMs[p.readChecks] ?? Number.POSITIVE_INFINITY);
+  if (unread.length && at < p.sentAt + DAY_MS)
+    next.push({ ...nextJob(job, { ...p, deliveryIds: unread.map((d) => d.id), readChecks: p.readChecks + 1 }), runAt: Math.max(at, now) });
+  if (next.length) await rt.store.addJobs(next, now);
   await rt.store.completeJobs([job.id]);
 }
 

@@ -46,7 +46,7 @@ export async function sendWorkNotices(rt: Runtime, jobs: JobRow[]): Promise<void
   // The 500-a-day cap per user: whoever reached it waits for tomorrow instead of being silently dropped.
   const day = shanghaiDay(now);
   const people = live.filter((d) => d.userid);
-  const counts = await rt.store.counters([...new Set(people.map((d) => capKey(appName, d.userid!, day)))]);
+  const counts = await rt.store.counters([...new Set(people.map((d) => capKey(appName, d.userid!, day)))], now);
   const capped = people.filter((d) => (counts.get(capKey(appName, d.userid!, day)) ?? 0) >= rt.config.delivery.perUserPerDay);
   if (capped.length) {
     const tomorrow = nextShanghaiMidnight(now) + Math.floor(Math.random() * 60_000);
@@ -98,7 +98,7 @@ export async function sendWorkNotices(rt: Runtime, jobs: JobRow[]): Promise<void
   await rt.store.recordAttempts(jobIds.map((jobId) => attempt(jobId, now, null, started)));
   rt.pacer.markSent(mergeKey, now);
   await setOutcome(rt, batch, { status: 'sent', taskId: String(taskId), reason: null });
-  if (userIds.length) await rt.store.incrementCounters(userIds.map((u) => capKey(appName, u, day)), nextShanghaiMidnight(now) + 86_400_000);
+  if (userIds.length) await rt.store.incrementCounters(userIds.map((u) => capKey(appName, u, day)), nextShanghaiMidnight(now) + 86_400_000, now);
   await scheduleTracking(rt, jobs[0]!, batch, { channel: 'work_notice', taskId, body: payload.body });
   await rt.store.completeJobs(jobIds);
 }

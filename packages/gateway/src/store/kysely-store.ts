@@ -197,6 +197,14 @@ export abstract class KyselyStore implements Store {
     return rows.map(toDelivery);
   }
 
+  async deliveriesOfNotifications(notificationIds: string[]): Promise<DeliveryRow[]> {
+    const out: DeliveryRow[] = [];
+    for (const part of chunks(notificationIds)) {
+      out.push(...(await this.db.selectFrom('deliveries').selectAll().where('notificationId', 'in', part).orderBy('id').execute()).map(toDelivery));
+    }
+    return out;
+  }
+
   async deliveriesOfJobs(jobIds: string[]): Promise<DeliveryRow[]> {
     const out: DeliveryRow[] = [];
     for (const part of chunks(jobIds)) {
@@ -324,9 +332,8 @@ export abstract class KyselyStore implements Store {
     await this.db.updateTable('notifications').set({ recalledAt: at }).where('id', '=', notificationId).execute();
   }
 
-  async counters(keys: string[]): Promise<Map<string, number>> {
+  async counters(keys: string[], now: number): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    const now = Date.now();
     for (const part of chunks(keys)) {
       const rows = await this.db.selectFrom('counters').selectAll().where('key', 'in', part).where('expiresAt', '>', now).execute();
       for (const r of rows) out.set(r.key, Number(r.value));
@@ -334,7 +341,7 @@ export abstract class KyselyStore implements Store {
     return out;
   }
 
-  async incrementCounters(keys: string[], expiresAt: number): Promise<void> {
+  async incrementCounters(keys: string[], expiresAt: number, now: number): Promise<void> {
     const counts = new Map<string, number>();
     for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
     const rows = [...counts].map(([key, value]) => ({ key, value, expiresAt }));
@@ -344,7 +351,7 @@ export abstract class KyselyStore implements Store {
         .values(part)
         .onConflict((oc) =>
           oc.column('key').doUpdateSet({
-            value: sql`case when counters.expires_at > ${Date.now()} then counters.value + excluded.value else excluded.value end`,
+            value: sql`case when counters.expires_at > ${now} then counters.value + excluded.value else excluded.value end`,
             expiresAt: (eb) => eb.ref('excluded.expiresAt'),
           }),
         )

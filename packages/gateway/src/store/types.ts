@@ -127,6 +127,8 @@ export interface Store {
   getNotification(id: string): Promise<NotificationRow | undefined>;
   listNotifications(q: ListQuery): Promise<NotificationRow[]>;
   deliveriesOf(notificationId: string): Promise<DeliveryRow[]>;
+  /** The deliveries of several notifications in one query (a page of the list). */
+  deliveriesOfNotifications(notificationIds: string[]): Promise<DeliveryRow[]>;
   deliveriesOfJobs(jobIds: string[]): Promise<DeliveryRow[]>;
   deliveriesByIds(ids: string[]): Promise<DeliveryRow[]>;
   /** Notifications (of the given ids) that still have a delivery without a final outcome (see isFinal). */
@@ -146,8 +148,8 @@ export interface Store {
   claimCallback(notificationId: string): Promise<boolean>;
   markRecalled(notificationId: string, at: number): Promise<void>;
   /** Per-destination counters (e.g. messages per user per day) that must survive restarts. */
-  counters(keys: string[]): Promise<Map<string, number>>;
-  incrementCounters(keys: string[], expiresAt: number): Promise<void>;
+  counters(keys: string[], now: number): Promise<Map<string, number>>;
+  incrementCounters(keys: string[], expiresAt: number, now: number): Promise<void>;
   queueStats(now: number): Promise<{ depth: number; oldestAgeMs: number }>;
   close(): Promise<void>;
 }
