@@ -1,9 +1,5 @@
-export { loadConfigFile, parseConfig, ConfigError } from './config/load.js';
-export { type Config, type ConfigInput, configSchema } from './config/schema.js';
+/** The TypeScript SDK for a running gateway: no server, store or emulator is loaded by importing it. */
 export { signCallback, SIGNATURE_HEADER } from './dispatch/callbacks.js';
-export { type GatewayOptions, type RunningGateway, startGateway } from './gateway.js';
-export { type NotificationRequest, type NotificationRequestInput, notificationRequestSchema } from './notifications/request.js';
+export type { NotificationRequestInput } from './notifications/request.js';
 export type { DeliveryView, NotificationView } from './notifications/view.js';
-export { isSandbox, startSandbox } from './sandbox.js';
 export { DingpushApiError, DingpushClient, type DingpushClientOptions } from './sdk/client.js';
-export { openStore, PostgresStore, SqliteStore, type Store } from './store/index.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DingpushClient } from '../src/index.js';
+import { DingpushClient } from '../src/server.js';
 import { API_KEY, LIMITED_KEY, text, useGateway } from './helpers.js';
 
 describe('HTTP API', () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfigFile, parseConfig, startGateway } from '../src/index.js';
+import { ConfigError, loadConfigFile, parseConfig, startGateway } from '../src/server.js';
 
 const app = { name: 'main', appKey: 'k', appSecret: 's', agentId: 1 };
 const message = (f: () => unknown) => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseOrg, startEmulator } from '@dingpush/emulator';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { DingpushClient } from '../src/index.js';
+import { DingpushClient } from '../src/server.js';
 import { API_KEY, gatewayConfig, org } from './helpers.js';
 import { spawnDingpush } from './process.js';
 

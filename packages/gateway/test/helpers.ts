@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type OrgInput, parseOrg, type RunningEmulator, startEmulator } from '@dingpush/emulator';
 import { afterAll, beforeAll } from 'vitest';
-import { type ConfigInput, DingpushClient, parseConfig, type RunningGateway, startGateway } from '../src/index.js';
+import { type ConfigInput, DingpushClient, parseConfig, type RunningGateway, startGateway } from '../src/server.js';
 
 export const API_KEY = 'test-key-0123456789abcdef';
 export const LIMITED_KEY = 'limited-key-0123456789abcdef';

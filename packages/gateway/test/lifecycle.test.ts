@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SIGNATURE_HEADER, signCallback } from '../src/index.js';
+import { SIGNATURE_HEADER, signCallback } from '../src/server.js';
 import { API_KEY, text, useGateway } from './helpers.js';
 
 describe('recall, sendAt and status callbacks', () => {

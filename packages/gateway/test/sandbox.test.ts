@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DingpushClient } from '../src/index.js';
+import { DingpushClient } from '../src/server.js';
 import { spawnDingpush } from './process.js';
 
 describe('dingpush serve in sandbox mode', () => {

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { parseOrg, startEmulator } from '@dingpush/emulator';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/observability/logger.js';
-import { DingpushClient, parseConfig, startGateway } from '../src/index.js';
+import { DingpushClient, parseConfig, startGateway } from '../src/server.js';
 import { API_KEY, APP, gatewayConfig, org, ROBOT_SECRET, tokens } from './helpers.js';
 
 describe('secrets', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresStore, SqliteStore, type Store } from '../src/index.js';
+import { PostgresStore, SqliteStore, type Store } from '../src/server.js';
 import type { AcceptInput } from '../src/store/types.js';
 
 /** The same contract, run against the embedded SQLite store and a real PostgreSQL (127.0.0.1:5432, database test). */
