@@ -38,6 +38,11 @@ export interface ClientOptions {
   /** Share one connection pool between clients. */
   transport?: Transport;
   onCall?: (info: CallInfo) => void;
+  /**
+   * Awaited before every request to DingTalk (token fetches included), with the API path: where a caller paces its
+   * calls inside DingTalk's quotas (20 calls a second per app and API).
+   */
+  beforeCall?: (api: string) => Promise<void>;
 }
 
 export interface WorkNoticeTarget {
@@ -81,11 +86,13 @@ export class DingTalkApp {
   private readonly oapiBase: string;
   private readonly apiBase: string;
   private readonly retry: RetryPolicy;
+  private readonly beforeCall: ((api: string) => Promise<void>) | undefined;
 
   constructor(
     readonly credentials: AppCredentials,
     opts: ClientOptions = {},
   ) {
+    this.beforeCall = opts.beforeCall;
     this.oapiBase = (opts.oapiBaseUrl ?? DINGTALK_OAPI).replace(/\/$/, '');
     this.apiBase = (opts.apiBaseUrl ?? DINGTALK_API).replace(/\/$/, '');
     this.ownsTransport = !opts.transport;
@@ -101,6 +108,11 @@ export class DingTalkApp {
     });
   }
 
+  private async send(api: string, url: string, init: Parameters<Transport['send']>[2]) {
+    await this.beforeCall?.(api);
+    return this.transport.send(api, url, init);
+  }
+
   // ── tokens ──────────────────────────────────────────────────────────────
 
   accessToken(): Promise<string> {
@@ -108,7 +120,7 @@ export class DingTalkApp {
   }
 
   private async fetchToken(): Promise<{ token: string; expiresInSec: number }> {
-    const res = await this.transport.send('/v1.0/oauth2/accessToken', `${this.apiBase}/v1.0/oauth2/accessToken`, {
+    const res = await this.send('/v1.0/oauth2/accessToken', `${this.apiBase}/v1.0/oauth2/accessToken`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ appKey: this.credentials.appKey, appSecret: this.credentials.appSecret }),
@@ -119,7 +131,7 @@ export class DingTalkApp {
 
   private async fetchLegacyToken(): Promise<{ token: string; expiresInSec: number }> {
     const q = new URLSearchParams({ appkey: this.credentials.appKey, appsecret: this.credentials.appSecret });
-    const res = await this.transport.send('/gettoken', `${this.oapiBase}/gettoken?${q}`, { method: 'GET' });
+    const res = await this.send('/gettoken', `${this.oapiBase}/gettoken?${q}`, { method: 'GET' });
     const body = readOapi('/gettoken', res);
     return { token: String(body.access_token), expiresInSec: Number(body.expires_in ?? 7200) };
   }
@@ -147,7 +159,7 @@ export class DingTalkApp {
     const method = opts.method ?? 'POST';
     return this.authed(async (token) => {
       const q = new URLSearchParams({ ...opts.query, access_token: token });
-      const res = await this.transport.send(path, `${this.oapiBase}${path}?${q}`, {
+      const res = await this.send(path, `${this.oapiBase}${path}?${q}`, {
         method,
         ...(method === 'POST' ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) } : {}),
       });
@@ -159,7 +171,7 @@ export class DingTalkApp {
   async api(method: 'GET' | 'POST', path: string, body?: Body, opts: { query?: Record<string, string>; idempotent?: boolean } = {}): Promise<Body> {
     return this.authed(async (token) => {
       const q = opts.query ? `?${new URLSearchParams(opts.query)}` : '';
-      const res = await this.transport.send(path, `${this.apiBase}${path}${q}`, {
+      const res = await this.send(path, `${this.apiBase}${path}${q}`, {
         method,
         headers: { 'x-acs-dingtalk-access-token': token, ...(body ? { 'content-type': 'application/json' } : {}) },
         ...(body ? { body: JSON.stringify(body) } : {}),
@@ -382,7 +394,7 @@ export class DingTalkApp {
       form.set('type', type);
       form.set('media', new Blob([new Uint8Array(data)]), name);
       const q = new URLSearchParams({ access_token: token, type });
-      return readOapi('/media/upload', await this.transport.send('/media/upload', `${this.oapiBase}/media/upload?${q}`, { method: 'POST', body: form }));
+      return readOapi('/media/upload', await this.send('/media/upload', `${this.oapiBase}/media/upload?${q}`, { method: 'POST', body: form }));
     }, true);
     return { mediaId: String(body.media_id), type: String(body.type), createdAt: Number(body.created_at) };
   }

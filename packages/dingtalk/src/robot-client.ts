@@ -15,6 +15,8 @@ export interface RobotOptions {
   retry?: Partial<RetryPolicy>;
   transport?: Transport;
   now?: () => number;
+  /** Awaited before every request (see ClientOptions.beforeCall): where a caller paces the robot's 20 a minute. */
+  beforeCall?: (api: string) => Promise<void>;
 }
 
 export interface RobotSendOptions {
@@ -47,6 +49,7 @@ export class RobotClient {
     await withRetry(
       async () => {
         // A fresh timestamp (and signature) each attempt: DingTalk refuses ones more than an hour off.
+        await this.opts.beforeCall?.('/robot/send');
         const url = this.opts.secret ? signedWebhookUrl(this.opts.webhook, this.opts.secret, this.now()) : this.opts.webhook;
         const res = await this.transport.send('/robot/send', url, {
           method: 'POST',

@@ -6,14 +6,19 @@ import { ConfigError } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { Pacer } from './dispatch/pacer.js';
-import type { Runtime } from './dispatch/runtime.js';
+import { pacedCalls } from './dispatch/pacing-context.js';
+import { Quotas } from './dispatch/quotas.js';
+import type { AppHandle, RobotHandle, Runtime } from './dispatch/runtime.js';
+import { AllowList } from './net/address-policy.js';
+import { OutboundHttp } from './net/outbound.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import { callbackSecretFor } from './sdk/signature.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
 
 export interface GatewayOptions {
-  /** Sandbox mode: requests without a key are accepted (as "sandbox"). */
+  /** Sandbox mode: requests without a key are accepted, and see everything (there are no keys). */
   sandbox?: boolean;
   logger?: Logger;
   /** Expose POST /v1/noop (benchmarks). */
@@ -22,6 +27,8 @@ export interface GatewayOptions {
   dispatch?: boolean;
   /** The clock quotas and schedules are read from (tests move it forward together with the emulator's). */
   now?: () => number;
+  /** How long a recall waits for DingTalk's answers before answering (default 10 s). */
+  recallWaitMs?: number;
 }
 
 export interface RunningGateway {
@@ -31,38 +38,76 @@ export interface RunningGateway {
   server: FastifyInstance;
   runtime: Runtime;
   dispatcher: Dispatcher;
-  /** Graceful: stop accepting, stop claiming, finish what is in flight, close the store. */
+  /** Graceful: refuse new requests (503), stop claiming, finish what is in flight, close the store. */
   close(): Promise<void>;
 }
 
-/** Composition root: store, DingTalk clients, pacer, dispatcher and HTTP API. */
+/** Composition root: store, DingTalk clients (paced), dispatcher and HTTP API. */
 export async function startGateway(config: Config, opts: GatewayOptions = {}): Promise<RunningGateway> {
   if (!opts.sandbox && config.apiKeys.length === 0)
     throw new ConfigError('apiKeys: at least one API key is needed outside sandbox mode (sandbox mode is when no app or robot is configured)');
   const log = opts.logger ?? createLogger(config.logLevel);
+  const now = opts.now ?? Date.now;
   const store = await openStore(config.store);
   const metrics = new Metrics(() => store.queueStats(Date.now()));
   const transport = new Transport({ timeoutMs: config.dingtalk.timeoutMs, onCall: metrics.observeCall });
-  // The dispatcher owns retries (by rescheduling jobs), so the clients make one attempt each.
+  const pacer = new Pacer(store);
+  const quotas = new Quotas(config.delivery);
+  // The dispatcher owns retries (by rescheduling jobs), so the clients make one attempt each; every call they make
+  // (token fetches and lookups too) takes a slot of its app's per-API quota first.
   const clientOpts = { oapiBaseUrl: config.dingtalk.oapiBaseUrl, apiBaseUrl: config.dingtalk.apiBaseUrl, transport, retry: { attempts: 1 } };
-  const apps = new Map(config.apps.map((a) => [a.name, new DingTalkApp({ appKey: a.appKey, appSecret: a.appSecret, ...(a.agentId ? { agentId: a.agentId } : {}), ...(a.robotCode ? { robotCode: a.robotCode } : {}) }, clientOpts)]));
-  const robots = new Map(config.robots.map((r) => [r.name, new RobotClient({ webhook: r.webhook, ...(r.secret ? { secret: r.secret } : {}), transport, retry: { attempts: 1 } })]));
+  const apps = new Map<string, AppHandle>(
+    config.apps.map((a) => [
+      a.name,
+      {
+        name: a.name,
+        appKey: a.appKey,
+        client: new DingTalkApp(
+          { appKey: a.appKey, appSecret: a.appSecret, ...(a.agentId ? { agentId: a.agentId } : {}), ...(a.robotCode ? { robotCode: a.robotCode } : {}) },
+          { ...clientOpts, beforeCall: pacedCalls(pacer, now, (api) => [quotas.appCall(a.appKey, api)]) },
+        ),
+      },
+    ]),
+  );
+  const robots = new Map<string, RobotHandle>(
+    config.robots.map((r) => [
+      r.name,
+      {
+        name: r.name,
+        webhook: r.webhook,
+        client: new RobotClient({
+          webhook: r.webhook,
+          ...(r.secret ? { secret: r.secret } : {}),
+          transport,
+          retry: { attempts: 1 },
+          beforeCall: pacedCalls(pacer, now, () => [quotas.robotCall(r.webhook)]),
+        }),
+      },
+    ]),
+  );
   const keys = new ApiKeys(config.apiKeys, opts.sandbox ?? false);
+  const outbound = new OutboundHttp(new AllowList(config.callbacks.allowHosts), config.callbacks.timeoutMs);
   const runtime: Runtime = {
     config,
     store,
     apps,
     robots,
-    pacer: new Pacer(config.delivery),
+    pacer,
+    quotas,
     metrics,
     log,
-    now: opts.now ?? Date.now,
+    outbound,
+    now,
     wake: () => {},
-    apiKeyValue: (name) => keys.valueOf(name) ?? (name === 'sandbox' ? 'sandbox' : undefined),
+    callbackSecret: (name) => {
+      const key = config.apiKeys.find((k) => k.name === name);
+      if (key) return key.callbackSecret ?? callbackSecretFor(key.key);
+      return opts.sandbox && name === 'sandbox' ? callbackSecretFor('sandbox') : undefined;
+    },
   };
   const dispatcher = new Dispatcher(runtime);
   runtime.wake = () => dispatcher.wake();
-  const server = await buildServer(runtime, { keys, noopEndpoint: opts.noopEndpoint ?? false });
+  const server = await buildServer(runtime, { keys, noopEndpoint: opts.noopEndpoint ?? false, ...(opts.recallWaitMs !== undefined ? { recallWaitMs: opts.recallWaitMs } : {}) });
   await server.listen({ host: config.server.host, port: config.server.port });
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
@@ -78,10 +123,12 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     dispatcher,
     close: () =>
       (closing ??= (async () => {
+        server.closing();
         await server.close();
         await dispatcher.stop();
         await store.close();
         await transport.close();
+        await outbound.close();
         log.info('dingpush gateway stopped');
       })()),
   };

@@ -1,5 +1,6 @@
 /** The TypeScript SDK for a running gateway: no server, store or emulator is loaded by importing it. */
-export { signCallback, SIGNATURE_HEADER } from './dispatch/callbacks.js';
+export type { DeliveryStatus, NotificationStatus } from './domain/delivery-states.js';
+export type { DeliveryView, NotificationView } from './domain/notification-view.js';
 export type { NotificationRequestInput } from './notifications/request.js';
-export type { DeliveryView, NotificationView } from './notifications/view.js';
 export { DingpushApiError, DingpushClient, type DingpushClientOptions } from './sdk/client.js';
+export { callbackSecretFor, EVENT_ID_HEADER, SIGNATURE_HEADER, signCallback, verifyCallback } from './sdk/signature.js';

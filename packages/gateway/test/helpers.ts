@@ -42,9 +42,10 @@ export function gatewayConfig(emulatorUrl: string, dataDir: string, overrides: P
       { name: 'alerts', webhook: `${emulatorUrl}/robot/send?access_token=${tokens.alerts}`, keywords: ['告警'] },
       { name: 'bad', webhook: `${emulatorUrl}/robot/send?access_token=${tokens.bad}`, secret: 'SECwrongwrongwrong' },
     ],
-    delivery: { backoffBaseMs: 50, backoffMaxMs: 500, pollMs: 50 },
+    delivery: { backoffBaseMs: 50, backoffMaxMs: 500, pollMs: 50, firstFlushMs: 1000 },
     tracking: { firstCheckMs: 150, readChecksMs: [700, 2000] },
-    callbacks: { attempts: 4, timeoutMs: 2000 },
+    // The tests' callback receivers listen on loopback, which callbacks may reach only when allowed.
+    callbacks: { attempts: 4, timeoutMs: 2000, backoffBaseMs: 50, backoffMaxMs: 400, allowHosts: ['127.0.0.1'] },
     logLevel: 'silent',
     ...overrides,
   };

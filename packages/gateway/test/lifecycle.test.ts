@@ -1,10 +1,7 @@
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SIGNATURE_HEADER, signCallback } from '../src/server.js';
-import { API_KEY, text, useGateway } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { text, useGateway } from './helpers.js';
 
-describe('recall, sendAt and status callbacks', () => {
+describe('recall and sendAt', () => {
   const env = useGateway();
 
   it('recalls work notifications at DingTalk and says what cannot be recalled', async () => {
@@ -39,45 +36,5 @@ describe('recall, sendAt and status callbacks', () => {
     await env.advance(3_600_000);
     const n = await env.api.waitFor(id, { timeoutMs: 10_000 });
     expect(['read', 'unread']).toContain(n.deliveries![0]!.status);
-  });
-
-  describe('callbacks', () => {
-    const received: { body: string; signature: string }[] = [];
-    let failuresLeft = 1;
-    const server = createServer((req: IncomingMessage, res) => {
-      let body = '';
-      req.on('data', (c) => {
-        body += c;
-      });
-      req.on('end', () => {
-        if (failuresLeft-- > 0) {
-          res.statusCode = 500;
-          return res.end();
-        }
-        received.push({ body, signature: String(req.headers[SIGNATURE_HEADER]) });
-        res.end('ok');
-      });
-    });
-    let url = '';
-    beforeAll(async () => {
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-    });
-    afterAll(() => new Promise<void>((r) => server.close(() => r())));
-
-    it('posts the final per-recipient outcome once, signed with the sender\'s key, retrying a failed receiver', async () => {
-      const { id } = await env.api.send({ to: { userIds: ['u65'], mobiles: ['13999999998'] }, message: text('call me back'), callbackUrl: url });
-      await expect.poll(() => received.length, { timeout: 10_000 }).toBe(1);
-      const { body, signature } = received[0]!;
-      const t = Number(/t=(\d+)/.exec(signature)![1]);
-      expect(signature).toBe(signCallback(API_KEY, t, body));
-      const payload = JSON.parse(body);
-      expect(payload.event).toBe('notification.completed');
-      expect(payload.notification).toMatchObject({ id, status: 'completed' });
-      expect(payload.notification.deliveries.map((d: { status: string }) => d.status).sort()).toEqual(expect.arrayContaining(['invalid']));
-      await expect.poll(async () => (await env.api.get(id)).callback?.state, { timeout: 5000 }).toBe('delivered');
-      await new Promise((r) => setTimeout(r, 500));
-      expect(received).toHaveLength(1);
-    });
   });
 });

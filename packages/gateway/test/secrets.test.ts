@@ -33,7 +33,7 @@ describe('secrets', () => {
       expect(logs).toContain('delivery failed');
       expect(logs).toContain('send failed; retrying');
       for (const secret of [APP.appSecret, ROBOT_SECRET, tokens.ops, tokens.bad, API_KEY, 'SECwrongwrongwrong']) expect(everything).not.toContain(secret);
-      const accessToken = await gw.runtime.apps.get('main')!.accessToken();
+      const accessToken = await gw.runtime.apps.get('main')!.client.accessToken();
       expect(everything).not.toContain(accessToken);
     } finally {
       await gw.close();

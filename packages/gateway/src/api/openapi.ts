@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { CHANNELS, DELIVERY_STATUSES, NOTIFICATION_STATUSES } from '../domain/delivery-states.js';
+import { JOB_KINDS } from '../domain/jobs.js';
 import { notificationRequestSchema } from '../notifications/request.js';
-import { DELIVERY_STATUSES } from '../store/types.js';
 
 /** JSON Schema for OpenAPI, generated from the same zod schemas that validate requests. */
 export function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
@@ -10,7 +11,7 @@ export function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'):
 
 const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string(), path: z.string().optional() }) });
 const deliverySchema = z.object({
-  channel: z.enum(['work_notice', 'robot', 'chat', 'robot_oto']),
+  channel: z.enum(CHANNELS),
   recipient: z.string(),
   recipientKind: z.enum(['userid', 'mobile', 'dept', 'all', 'robot', 'chat']),
   userid: z.string().optional(),
@@ -20,20 +21,39 @@ const deliverySchema = z.object({
   attempts: z.number().int(),
   taskId: z.string().optional(),
   processQueryKey: z.string().optional(),
+  recallError: z.string().optional(),
   updatedAt: z.string(),
+});
+const deadLetterSchema = z.object({
+  job: z.string(),
+  kind: z.enum(JOB_KINDS),
+  channel: z.string().optional(),
+  destination: z.string().optional(),
+  reason: z.string(),
+  deadAt: z.string(),
 });
 const notificationSchema = z.object({
   id: z.string(),
-  status: z.enum(['queued', 'in_progress', 'completed']),
+  status: z.enum(NOTIFICATION_STATUSES),
   createdAt: z.string(),
   sendAt: z.string(),
   recalledAt: z.string().optional(),
   app: z.string().nullable(),
   idempotencyKey: z.string().optional(),
-  callback: z.object({ url: z.string(), state: z.string() }).optional(),
+  callback: z
+    .object({
+      url: z.string(),
+      state: z.enum(['none', 'pending', 'delivered', 'failed']),
+      events: z.number().int(),
+      lastEventId: z.string().optional(),
+      lastError: z.string().optional(),
+    })
+    .optional(),
   counts: z.record(z.string(), z.number()),
   deliveries: z.array(deliverySchema).optional(),
+  deadLetters: z.array(deadLetterSchema).optional(),
 });
+const recipientNote = z.object({ recipient: z.string(), channel: z.string(), reason: z.string() });
 
 export const schemas = {
   createBody: jsonSchema(notificationRequestSchema),
@@ -42,7 +62,10 @@ export const schemas = {
   notification: jsonSchema(notificationSchema, 'output'),
   list: jsonSchema(z.object({ items: z.array(notificationSchema), nextCursor: z.string().nullable() }), 'output'),
   recall: jsonSchema(
-    z.object({ id: z.string(), recalled: z.number(), notRecalled: z.array(z.object({ recipient: z.string(), channel: z.string(), reason: z.string() })) }),
+    z.object({ id: z.string(), recalled: z.number(), pending: z.array(recipientNote), notRecalled: z.array(recipientNote), alsoRecalled: z.array(z.string()) }),
     'output',
   ),
+  retry: jsonSchema(z.object({ id: z.string(), jobs: z.number().int(), deliveries: z.number().int() }), 'output'),
+  redeliver: jsonSchema(z.object({ id: z.string(), events: z.array(z.string()) }), 'output'),
+  deadLetters: jsonSchema(z.object({ items: z.array(deadLetterSchema.extend({ notification: z.string() })) }), 'output'),
 };

@@ -1,19 +1,21 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { NOTIFICATION_STATUSES } from '../domain/delivery-states.js';
+import { notificationView } from '../domain/notification-view.js';
+import type { DeliveryRow, NotificationRow } from '../domain/records.js';
 import type { Runtime } from '../dispatch/runtime.js';
 import { invalid, RequestError } from '../notifications/errors.js';
 import { planNotification } from '../notifications/plan.js';
 import { recallNotification } from '../notifications/recall.js';
 import { firstIssue, notificationRequestSchema } from '../notifications/request.js';
-import { notificationView } from '../notifications/view.js';
-import type { DeliveryRow } from '../store/types.js';
-import type { ApiKeys, Caller } from './auth.js';
+import { redeliverCallbacks, retryDeadLetters } from '../notifications/retry.js';
+import { ApiKeys, type Caller } from './auth.js';
 import { schemas } from './openapi.js';
 
 const listQuerySchema = z
   .object({
-    status: z.enum(['in_progress', 'completed']).optional(),
+    status: z.enum(NOTIFICATION_STATUSES).optional(),
     since: z.iso.datetime({ offset: true }).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
     cursor: z.string().min(1).optional(),
@@ -31,25 +33,57 @@ export interface ServerOptions {
   /** A route that authenticates and answers without storing, for the ingest benchmark's baseline. */
   noopEndpoint?: boolean;
   dashboardHtml?: string;
+  /** How long a recall waits for DingTalk before answering with what is still pending. */
+  recallWaitMs?: number;
 }
 
+/** The store could not do what was asked (full disk, read-only, unreachable): nothing was stored; try again later. */
+class StoreUnavailable extends RequestError {
+  constructor(cause: unknown) {
+    const why = (cause as { code?: string }).code ?? 'store error';
+    super(503, 'store_unavailable', undefined, `the store cannot take this right now (${why}); nothing was stored, try again later`);
+  }
+}
+
+const guardStore = async <T>(fn: () => Promise<T>): Promise<T> => {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof RequestError) throw err;
+    throw new StoreUnavailable(err);
+  }
+};
+
 /** The gateway's HTTP API (shared/design.md contract). */
-export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: rt.config.server.bodyLimitBytes, return503OnClosing: true });
+export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<FastifyInstance & { closing(): void }> {
+  const app = Fastify({ logger: false, bodyLimit: rt.config.server.bodyLimitBytes, return503OnClosing: false });
+  let closing = false;
   // zod validates (with errors naming the field); the JSON schemas on routes are for the OpenAPI document only.
   app.setValidatorCompiler(() => () => true);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'dingpush', version: '0.1.0', description: 'Deliver notifications to people on DingTalk, durably and inside its quotas.' },
+      info: { title: 'dingpush', version: '0.2.0', description: 'Deliver notifications to people on DingTalk, durably and inside its quotas.' },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
       security: [{ apiKey: [] }],
     },
   });
 
+  // At shutdown every new request is refused with the API's own error object (a load balancer retries elsewhere).
+  app.addHook('onRequest', async (_req, reply) => {
+    if (!closing) return;
+    return reply
+      .code(503)
+      .header('connection', 'close')
+      .send({ error: { code: 'shutting_down', message: 'the gateway is shutting down; nothing was stored, send it again (another instance will take it)' } });
+  });
+
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
-    if (err instanceof RequestError) return reply.code(err.status).send(err.body());
+    if (err instanceof RequestError) {
+      if (err.status >= 500) rt.log.error({ url: req.url.split('?')[0], err: err.message }, 'request refused');
+      return reply.code(err.status).send(err.body());
+    }
     const e = err as { statusCode?: number; code?: string; message: string };
     if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
       return reply.code(413).send({ error: { code: 'payload_too_large', message: `body is larger than ${rt.config.server.bodyLimitBytes} bytes` } });
@@ -74,7 +108,7 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Fas
         description: 'Stored durably before the answer; delivered inside DingTalk quotas; tracked per recipient.',
         headers: { type: 'object', properties: { 'idempotency-key': { type: 'string' } } },
         body: schemas.createBody,
-        response: { 202: schemas.accepted, 200: schemas.accepted, 400: schemas.error, 401: schemas.error, 403: schemas.error, 409: schemas.error, 413: schemas.error },
+        response: { 202: schemas.accepted, 200: schemas.accepted, 400: schemas.error, 401: schemas.error, 403: schemas.error, 409: schemas.error, 413: schemas.error, 503: schemas.error },
       },
     },
     async (req, reply) => {
@@ -91,14 +125,12 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Fas
         throw invalid(path, message);
       }
       const now = rt.now();
-      const caller = req.sender!;
-      const plan = planNotification(parsed.data, rt.config, caller, now);
-      const result = await rt.store.accept(plan);
+      const plan = planNotification(parsed.data, rt.config, req.sender!, now);
+      const result = await guardStore(() => rt.store.accept(plan));
       if (!result.created) {
         if (result.conflict)
           throw new RequestError(409, 'idempotency_conflict', 'idempotencyKey', 'this idempotency key was used with a different request');
-        const view = notificationView(result.notification, await rt.store.deliveriesOf(result.notification.id), false);
-        return reply.code(200).header('idempotent-replayed', 'true').send({ id: view.id, status: view.status });
+        return reply.code(200).header('idempotent-replayed', 'true').send({ id: result.notification.id, status: result.notification.status });
       }
       rt.metrics.accepted.inc();
       // Work due now is claimed at once (latency); scheduled work waits for the dispatcher's regular look.
@@ -107,21 +139,26 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Fas
     },
   );
 
-  const owned = async (req: FastifyRequest) => {
+  const owned = async (req: FastifyRequest): Promise<NotificationRow> => {
     const { id } = req.params as { id: string };
-    const n = await rt.store.getNotification(id);
-    if (!n || (req.sender!.name !== n.apiKey && req.sender!.name !== 'sandbox'))
-      throw new RequestError(404, 'not_found', 'id', `no notification ${id}`);
+    const n = await guardStore(() => rt.store.getNotification(id));
+    if (!n || !ApiKeys.owns(req.sender!, n.apiKey)) throw new RequestError(404, 'not_found', 'id', `no notification ${id}`);
     return n;
+  };
+
+  const fullView = async (n: NotificationRow) => {
+    const [deliveries, events, deadJobs] = await Promise.all([
+      rt.store.deliveries({ notificationId: n.id }),
+      rt.store.events(n.id),
+      rt.store.jobs({ notificationId: n.id, states: ['dead'] }),
+    ]);
+    return notificationView(n, deliveries, { events, deadJobs });
   };
 
   app.get(
     '/v1/notifications/:id',
     { onRequest: authenticate, schema: { summary: 'A notification with one row per recipient', response: { 200: schemas.notification, 404: schemas.error } } },
-    async (req) => {
-      const n = await owned(req);
-      return notificationView(n, await rt.store.deliveriesOf(n.id));
-    },
+    async (req) => guardStore(async () => fullView(await owned(req))),
   );
 
   app.get(
@@ -137,28 +174,84 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Fas
         throw invalid(path, message);
       }
       const q = parsed.data;
-      const rows = await rt.store.listNotifications({
-        ...(req.sender!.name === 'sandbox' ? {} : { apiKey: req.sender!.name }),
-        ...(q.status ? { status: q.status } : {}),
-        ...(q.since ? { since: Date.parse(q.since) } : {}),
-        ...(q.cursor ? { cursor: q.cursor } : {}),
-        limit: q.limit,
+      return guardStore(async () => {
+        const rows = await rt.store.listNotifications({
+          ...(req.sender!.sandbox ? {} : { apiKey: req.sender!.name }),
+          ...(q.status ? { status: q.status } : {}),
+          ...(q.since ? { since: Date.parse(q.since) } : {}),
+          ...(q.cursor ? { cursor: q.cursor } : {}),
+          limit: q.limit,
+        });
+        const byNotification = new Map<string, DeliveryRow[]>();
+        for (const d of await rt.store.deliveriesOfNotifications(rows.map((n) => n.id)))
+          byNotification.set(d.notificationId, [...(byNotification.get(d.notificationId) ?? []), d]);
+        const items = rows.map((n) => notificationView(n, byNotification.get(n.id) ?? [], { withDeliveries: false }));
+        return { items, nextCursor: rows.length === q.limit ? rows[rows.length - 1]!.id : null };
       });
-      const byNotification = new Map<string, DeliveryRow[]>();
-      for (const d of await rt.store.deliveriesOfNotifications(rows.map((n) => n.id)))
-        byNotification.set(d.notificationId, [...(byNotification.get(d.notificationId) ?? []), d]);
-      const items = rows.map((n) => notificationView(n, byNotification.get(n.id) ?? [], false));
-      return { items, nextCursor: rows.length === q.limit ? rows[rows.length - 1]!.id : null };
     },
   );
 
   app.post(
     '/v1/notifications/:id/recall',
-    { onRequest: authenticate, schema: { summary: 'Recall a notification', response: { 200: schemas.recall, 404: schemas.error } } },
+    {
+      onRequest: authenticate,
+      schema: {
+        summary: 'Recall a notification',
+        description: 'Cancels what is not sent yet and recalls what DingTalk can recall; waits briefly for DingTalk and reports per recipient.',
+        response: { 200: schemas.recall, 404: schemas.error },
+      },
+    },
     async (req) => {
       const n = await owned(req);
-      return { id: n.id, ...(await recallNotification(rt, n)) };
+      const result = await guardStore(() => recallNotification({ store: rt.store, now: rt.now, wake: rt.wake, waitMs: opts.recallWaitMs ?? 10_000 }, n));
+      return { id: n.id, ...result };
     },
+  );
+
+  app.post(
+    '/v1/notifications/:id/retry',
+    {
+      onRequest: authenticate,
+      schema: { summary: "Retry a notification's dead letters (failed deliveries go back to the queue)", response: { 200: schemas.retry, 404: schemas.error } },
+    },
+    async (req) => {
+      const n = await owned(req);
+      const result = await guardStore(() => retryDeadLetters(rt.store, n.id, rt.now()));
+      rt.wake();
+      return { id: n.id, ...result };
+    },
+  );
+
+  app.post(
+    '/v1/notifications/:id/callback',
+    { onRequest: authenticate, schema: { summary: 'Deliver the callback again (failed events, or the latest)', response: { 200: schemas.redeliver, 404: schemas.error } } },
+    async (req) => {
+      const n = await owned(req);
+      if (!n.callbackUrl) throw invalid('id', `notification ${n.id} has no callbackUrl`);
+      const events = await guardStore(() => redeliverCallbacks(rt.store, n.id, rt.now()));
+      rt.wake();
+      return { id: n.id, events };
+    },
+  );
+
+  app.get(
+    '/v1/dead-letters',
+    { onRequest: authenticate, schema: { summary: 'Jobs that gave up and wait for an operator', response: { 200: schemas.deadLetters } } },
+    async (req) =>
+      guardStore(async () => {
+        const jobs = await rt.store.jobs({ states: ['dead'], limit: 500, ...(req.sender!.sandbox ? {} : { apiKey: req.sender!.name }) });
+        return {
+          items: jobs.map((j) => ({
+            notification: j.notificationId,
+            job: j.id,
+            kind: j.kind,
+            ...(j.channel ? { channel: j.channel } : {}),
+            ...(j.destination ? { destination: j.destination } : {}),
+            reason: j.lastError ?? 'gave up',
+            deadAt: new Date(j.deadAt ?? j.createdAt).toISOString(),
+          })),
+        };
+      }),
   );
 
   if (opts.noopEndpoint) {
@@ -166,12 +259,13 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Fas
   }
 
   app.get('/healthz', { schema: { summary: 'The process is up' } }, async () => ({ ok: true }));
-  app.get('/readyz', { schema: { summary: 'The store answers' } }, async (_req, reply) => {
+  app.get('/readyz', { schema: { summary: 'The store takes writes and the gateway is not shutting down' } }, async (_req, reply) => {
     try {
+      await rt.store.probe();
       const stats = await rt.store.queueStats(rt.now());
-      return { ok: true, queueDepth: stats.depth };
-    } catch {
-      return reply.code(503).send({ ok: false });
+      return { ok: true, queueDepth: stats.depth, deadLetters: stats.dead };
+    } catch (err) {
+      return reply.code(503).send({ ok: false, reason: `the store cannot write: ${(err as { code?: string }).code ?? (err as Error).message}` });
     }
   });
   app.get('/metrics', { schema: { summary: 'Prometheus metrics' } }, async (_req, reply) =>
@@ -179,14 +273,18 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Fas
   );
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(opts.dashboardHtml ?? DASHBOARD_PLACEHOLDER));
-  return app;
+  return Object.assign(app, {
+    closing: () => {
+      closing = true;
+    },
+  }) as unknown as FastifyInstance & { closing(): void };
 }
 
 function jsonQuery() {
   return {
     type: 'object',
     properties: {
-      status: { type: 'string', enum: ['in_progress', 'completed'] },
+      status: { type: 'string', enum: [...NOTIFICATION_STATUSES] },
       since: { type: 'string', format: 'date-time' },
       limit: { type: 'integer', minimum: 1, maximum: 500 },
       cursor: { type: 'string' },

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { NotificationRequestInput } from '../notifications/request.js';
-import type { NotificationView } from '../notifications/view.js';
+import type { NotificationStatus } from '../domain/delivery-states.js';
+import type { NotificationView } from '../domain/notification-view.js';
 import { DingpushClient } from '../sdk/client.js';
 import { collect, gatewayOptions, messageFromFlags, print, readJsonFile, UsageError } from './options.js';
 
@@ -118,18 +119,30 @@ export function registerGatewayCommands(program: Command): void {
     async (id: string, f: GatewayFlags) => {
       const r = await client(f).recall(id);
       print(Boolean(f.json), r, () =>
-        [`${r.id}: ${r.recalled} recalled`, ...r.notRecalled.map((x) => `  not recalled: ${x.channel} ${x.recipient}: ${x.reason}`)].join('\n'),
+        [
+          `${r.id}: ${r.recalled} recalled`,
+          ...r.pending.map((x) => `  pending: ${x.channel} ${x.recipient}: ${x.reason}`),
+          ...r.notRecalled.map((x) => `  not recalled: ${x.channel} ${x.recipient}: ${x.reason}`),
+          ...(r.alsoRecalled.length ? [`  also recalled (they shared one DingTalk message): ${r.alsoRecalled.join(', ')}`] : []),
+        ].join('\n'),
       );
     },
   );
 
   gatewayOptions(
+    program.command('retry').description("retry a notification's dead letters: failed deliveries go back to the queue").argument('<id>', 'notification id'),
+  ).action(async (id: string, f: GatewayFlags) => {
+    const r = await client(f).retry(id);
+    print(Boolean(f.json), r, () => `${r.id}: ${r.jobs} job(s) retried, ${r.deliveries} failed deliver${r.deliveries === 1 ? 'y' : 'ies'} back in the queue`);
+  });
+
+  gatewayOptions(
     program
       .command('list')
       .description('list recent notifications, newest first')
-      .option('--status <status>', 'in_progress or completed')
+      .option('--status <status>', 'queued, in_progress, completed or recalled')
       .option('--limit <n>', 'how many', '20'),
-  ).action(async (f: GatewayFlags & { status?: 'in_progress' | 'completed'; limit: string }) => {
+  ).action(async (f: GatewayFlags & { status?: NotificationStatus; limit: string }) => {
     const page = await client(f).list({ ...(f.status ? { status: f.status } : {}), limit: Number(f.limit) });
     print(Boolean(f.json), page, () => page.items.map((n) => `${n.id}  ${n.createdAt}  ${n.status}`).join('\n') || 'no notifications');
   });

@@ -22,6 +22,11 @@ export const configSchema = z
           .object({
             name,
             key: z.string().min(16, 'must be at least 16 characters'),
+            /**
+             * Signs the callbacks of notifications sent with this key (X-Dingpush-Signature). Absent: derived from the
+             * key (callbackSecretFor in the SDK), distinct from it, so a receiver never holds a sending credential.
+             */
+            callbackSecret: z.string().min(16, 'must be at least 16 characters').optional(),
             /** Limit the key to these apps / robots; absent = all. */
             apps: z.array(name).optional(),
             robots: z.array(name).optional(),
@@ -67,24 +72,30 @@ export const configSchema = z
       .default([]),
     delivery: z
       .object({
-        /** A notification still undelivered this long after it was due fails with the last error as its reason. */
+        /** A send still failing this long after it was due gives up (per job) with the last error as its reason. */
         giveUpAfterMs: z.number().int().positive().default(24 * 3_600_000),
         backoffBaseMs: z.number().int().positive().default(1_000),
         backoffMaxMs: z.number().int().positive().default(300_000),
         /** Jobs worked on at once. */
         concurrency: z.number().int().positive().max(256).default(16),
-        leaseMs: z.number().int().positive().default(30_000),
+        /** A worker's claim on a job; renewed every third of it while the job runs, so it may be shorter than a call. */
+        leaseMs: z.number().int().min(50).default(30_000),
         pollMs: z.number().int().positive().default(250),
-        /** Work-notification calls per second per app and API (DingTalk allows 20). */
+        /** Unexpected errors (or failed looks) a job may have before it is kept as a dead letter. */
+        maxFailures: z.number().int().positive().default(10),
+        /** Calls per second per app and API (DingTalk allows 20). */
         appCallsPerSecond: z.number().positive().max(20).default(18),
         robotPerMinute: z.number().int().positive().max(20).default(20),
         /**
-         * While identical content is flowing to an app (sent within the last second), a batch that is not full waits up
-         * to this long for more recipients to share its call. An idle queue sends at once.
+         * Identical content from several notifications may share one DingTalk call (fewer calls). DingTalk recalls a
+         * call as a whole, so recalling one of them then recalls all of them (each marked and reported). Off by
+         * default: a recall takes back exactly the notification asked for.
          */
-        mergeWindowMs: z.number().int().min(0).max(5_000).default(500),
+        mergeAcrossNotifications: z.boolean().default(false),
         perUserPerDay: z.number().int().positive().default(500),
         recipientsPerMinute: z.number().int().positive().default(5000),
+        /** Mobiles: the first resolved recipients go out after this long even when their batch of 100 is not full. */
+        firstFlushMs: z.number().int().min(0).default(1_000),
       })
       .strict()
       .default({
@@ -94,11 +105,13 @@ export const configSchema = z
         concurrency: 16,
         leaseMs: 30_000,
         pollMs: 250,
+        maxFailures: 10,
         appCallsPerSecond: 18,
         robotPerMinute: 20,
-        mergeWindowMs: 500,
+        mergeAcrossNotifications: false,
         perUserPerDay: 500,
         recipientsPerMinute: 5000,
+        firstFlushMs: 1_000,
       }),
     tracking: z
       .object({
@@ -106,13 +119,27 @@ export const configSchema = z
         firstCheckMs: z.number().int().positive().default(1_000),
         /** Later looks while recipients are still unread, within DingTalk's 24 h window. */
         readChecksMs: z.array(z.number().int().positive()).default([60_000, 600_000, 3_600_000, 6 * 3_600_000]),
+        /** Read re-checks per app per day: each is a call of DingTalk's monthly quota. Past it, unread stays unread. */
+        readChecksPerDay: z.number().int().min(0).default(1_000),
       })
       .strict()
-      .default({ firstCheckMs: 1_000, readChecksMs: [60_000, 600_000, 3_600_000, 6 * 3_600_000] }),
+      .default({ firstCheckMs: 1_000, readChecksMs: [60_000, 600_000, 3_600_000, 6 * 3_600_000], readChecksPerDay: 1_000 }),
     callbacks: z
-      .object({ attempts: z.number().int().positive().default(8), timeoutMs: z.number().int().positive().default(5_000) })
+      .object({
+        /** Attempts per event before it is `failed` (a dead letter POST /v1/notifications/:id/callback re-delivers). */
+        attempts: z.number().int().positive().default(20),
+        timeoutMs: z.number().int().positive().default(5_000),
+        /** Backoff between attempts: doubling from base to max (20 attempts ≈ 5 hours). */
+        backoffBaseMs: z.number().int().positive().default(1_000),
+        backoffMaxMs: z.number().int().positive().default(1_800_000),
+        /**
+         * Hosts, addresses or CIDR ranges callbacks may reach although they are loopback, private or link-local
+         * (by default refused: a callback URL must not reach into this network).
+         */
+        allowHosts: z.array(z.string().min(1)).default([]),
+      })
       .strict()
-      .default({ attempts: 8, timeoutMs: 5_000 }),
+      .default({ attempts: 20, timeoutMs: 5_000, backoffBaseMs: 1_000, backoffMaxMs: 1_800_000, allowHosts: [] }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict()
@@ -128,6 +155,8 @@ export const configSchema = z
     dup(c.robots, 'robots');
     dup(c.apiKeys, 'apiKeys');
     c.apiKeys.forEach((k, i) => {
+      if (k.callbackSecret !== undefined && k.callbackSecret === k.key)
+        ctx.addIssue({ code: 'custom', path: ['apiKeys', i, 'callbackSecret'], message: 'must differ from the key: a callback receiver must not hold a sending credential' });
       k.apps?.forEach((a, j) => {
         if (!c.apps.some((x) => x.name === a)) ctx.addIssue({ code: 'custom', path: ['apiKeys', i, 'apps', j], message: `no app named ${a}` });
       });

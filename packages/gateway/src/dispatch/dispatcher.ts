@@ -1,24 +1,36 @@
 import { randomBytes } from 'node:crypto';
-import { LIMITS } from '@dingpush/dingtalk';
-import type { JobRow } from '../store/types.js';
-import { deliverCallback } from './callbacks.js';
-import { sendChat } from './chat.js';
-import { sendRobot } from './robot.js';
-import { sendRobotOto } from './robot-oto.js';
-import type { Runtime } from './runtime.js';
-import { track } from './tracker.js';
-import { sendWorkNotices } from './work-notice.js';
+import { assertNever, type Fence, fenceOf, type JobOf, type JobRow } from '../domain/jobs.js';
+import { LeaseLost } from '../store/types.js';
+import { retryDelay } from './backoff.js';
+import { runCallback } from './callbacks.js';
+import { CHANNEL_DESCRIPTORS } from './channels/index.js';
+import { describe } from './describe.js';
+import { runRecall } from './recall.js';
+import { runResolve } from './resolve.js';
+import type { JobContext, Runtime } from './runtime.js';
+import { runSend } from './send.js';
+import { runTrack } from './track.js';
+import { work } from './unit-of-work.js';
+
+interface InFlight {
+  fences: Fence[];
+  controller: AbortController;
+}
 
 /**
- * Claims due jobs under a lease and works on them, at most `concurrency` at a time. A job whose worker died is
- * claimed again when its lease runs out. Handlers never wait for a quota: they reschedule, so every destination
- * moves at its own pace.
+ * Claims due jobs under a lease and works on them, at most `concurrency` handlers at a time.
+ *
+ * Leases hold while their handler runs: every `leaseMs / 3` the dispatcher renews the leases of the jobs it is
+ * working on, and a lease it could not renew (another worker claimed the job after it expired) aborts its handler,
+ * which may then send nothing more. Every write a handler makes names its jobs' fencing tokens (store.transact), so
+ * a handler that lost its lease cannot write either. A job is never claimed again by the worker still running it.
  */
 export class Dispatcher {
   readonly owner = `w-${process.pid}-${randomBytes(3).toString('hex')}`;
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlight = new Map<Promise<void>, InFlight>();
   private running = false;
   private timer: NodeJS.Timeout | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
   private woken = false;
   private wakeUp: (() => void) | undefined;
@@ -28,6 +40,8 @@ export class Dispatcher {
   start(): void {
     if (this.running) return;
     this.running = true;
+    const { leaseMs } = this.rt.config.delivery;
+    this.renewTimer = setInterval(() => void this.renew(), Math.max(20, Math.floor(leaseMs / 3)));
     this.loop = this.run();
   }
 
@@ -35,6 +49,11 @@ export class Dispatcher {
   wake(): void {
     this.woken = true;
     this.wakeUp?.();
+  }
+
+  /** Job ids this worker is running now (never claimed again by it while they run). */
+  private runningIds(): string[] {
+    return [...this.inFlight.values()].flatMap((f) => f.fences.map((x) => x.id));
   }
 
   private async run(): Promise<void> {
@@ -45,43 +64,42 @@ export class Dispatcher {
       let claimed: JobRow[] = [];
       if (free > 0) {
         try {
-          claimed = await this.rt.store.claimJobs(this.owner, this.rt.now(), free, leaseMs);
+          claimed = await this.rt.store.claim(this.owner, this.rt.now(), free, leaseMs, this.runningIds());
         } catch (err) {
           this.rt.log.error({ err }, 'claiming jobs failed');
         }
       }
-      // A claim that got fewer jobs than it asked for took every due job: nothing similar is left to look for.
       for (const group of await this.group(claimed, claimed.length >= free)) this.spawn(group);
       if (!this.running) break;
       if (claimed.length === 0 || free <= claimed.length) await this.idle(claimed.length === 0 ? pollMs : 5);
     }
   }
 
-  /** Send jobs for the same work notification from the same app travel together, with more like them if any are due. */
+  /**
+   * With delivery.mergeAcrossNotifications, send jobs carrying the same message to the same destination travel
+   * together (more of them are claimed when the claim was full); otherwise each job runs on its own.
+   */
   private async group(jobs: JobRow[], lookForMore: boolean): Promise<JobRow[][]> {
+    if (!this.rt.config.delivery.mergeAcrossNotifications) return jobs.map((j) => [j]);
     const groups = new Map<string, JobRow[]>();
     const out: JobRow[][] = [];
     for (const job of jobs) {
-      const mergeable = job.kind === 'send' && (job.channel === 'work_notice' || job.channel === 'robot_oto') && job.contentHash;
+      const mergeable = job.kind === 'send' && job.mergeKey && job.sendStartedAt === null && CHANNEL_DESCRIPTORS[job.channel!].batchLimit > 1;
       if (!mergeable) {
         out.push([job]);
         continue;
       }
-      const key = `${job.channel}|${job.destination}|${job.contentHash}`;
-      const g = groups.get(key);
-      if (g) g.push(job);
-      else groups.set(key, [job]);
+      const key = `${job.channel}|${job.destination}|${job.mergeKey}`;
+      groups.set(key, [...(groups.get(key) ?? []), job]);
     }
     for (const g of groups.values()) {
-      if (!lookForMore) {
-        out.push(g);
-        continue;
-      }
-      try {
-        const limit = g[0]!.channel === 'work_notice' ? LIMITS.workNoticeUserIds : LIMITS.otoUserIds;
-        g.push(...(await this.rt.store.claimSimilar(g[0]!, this.owner, this.rt.now(), limit - g.length, this.rt.config.delivery.leaseMs)));
-      } catch (err) {
-        this.rt.log.error({ err }, 'claiming similar jobs failed');
+      if (lookForMore) {
+        try {
+          const limit = CHANNEL_DESCRIPTORS[g[0]!.channel!].batchLimit - g.length;
+          g.push(...(await this.rt.store.claimMergeable(g[0]!, this.owner, this.rt.now(), limit, this.rt.config.delivery.leaseMs)));
+        } catch (err) {
+          this.rt.log.error({ err }, 'claiming mergeable jobs failed');
+        }
       }
       out.push(g);
     }
@@ -89,31 +107,74 @@ export class Dispatcher {
   }
 
   private spawn(jobs: JobRow[]): void {
-    const p = this.handle(jobs)
-      .catch(async (err) => {
-        this.rt.log.error({ err, jobs: jobs.map((j) => j.id) }, 'job failed unexpectedly; retrying later');
-        await this.rt.store.rescheduleJobs(jobs.map((j) => j.id), this.rt.now() + 5_000, String(err)).catch(() => {});
-      })
+    const controller = new AbortController();
+    const entry: InFlight = { fences: jobs.map(fenceOf), controller };
+    const ctx: JobContext = { rt: this.rt, signal: controller.signal };
+    const p = this.handle(ctx, jobs)
+      .catch((err) => this.failed(jobs, err))
       .finally(() => {
         this.inFlight.delete(p);
         this.wakeUp?.();
       });
-    this.inFlight.add(p);
+    this.inFlight.set(p, entry);
   }
 
-  private handle(jobs: JobRow[]): Promise<void> {
+  /** Every kind of job, exhaustively. */
+  private handle(ctx: JobContext, jobs: JobRow[]): Promise<void> {
     const job = jobs[0]!;
-    if (job.kind === 'track') return track(this.rt, job);
-    if (job.kind === 'callback') return deliverCallback(this.rt, job);
-    switch (job.channel) {
-      case 'work_notice':
-        return sendWorkNotices(this.rt, jobs);
-      case 'robot_oto':
-        return sendRobotOto(this.rt, jobs);
-      case 'robot':
-        return sendRobot(this.rt, job);
+    switch (job.kind) {
+      case 'send':
+        return runSend(ctx, jobs as JobOf<'send'>[]);
+      case 'resolve':
+        return runResolve(ctx, job);
+      case 'track':
+        return runTrack(ctx, job);
+      case 'recall':
+        return runRecall(ctx, job);
+      case 'callback':
+        return runCallback(ctx, job);
       default:
-        return sendChat(this.rt, job);
+        return assertNever(job);
+    }
+  }
+
+  /** An unexpected error: retried with backoff, and after delivery.maxFailures kept as a dead letter. */
+  private async failed(jobs: JobRow[], err: unknown): Promise<void> {
+    if (err instanceof LeaseLost) {
+      this.rt.log.warn({ jobs: err.jobIds }, 'lease lost while working; the new holder carries on');
+      return;
+    }
+    const reason = describe(err);
+    const { maxFailures } = this.rt.config.delivery;
+    const dead = jobs.filter((j) => j.failures + 1 >= maxFailures);
+    const again = jobs.filter((j) => !dead.includes(j));
+    this.rt.log.error({ err, jobs: jobs.map((j) => j.id), dead: dead.length > 0 }, dead.length ? 'job failed; kept as a dead letter' : 'job failed unexpectedly; retrying later');
+    try {
+      await work(this.rt, jobs.map(fenceOf), async (tx) => {
+        if (dead.length) await tx.kill(dead.map((j) => j.id), `gave up after ${maxFailures} failures; last: ${reason}`);
+        const delay = retryDelay(this.rt.config.delivery, Math.max(0, ...again.map((j) => j.failures + 1)));
+        if (again.length) await tx.reschedule(again.map((j) => j.id), tx.now + delay, { countFailure: true, lastError: reason, slotAt: null });
+      });
+    } catch (e) {
+      // The lease was lost or the store is failing: the lease runs out and the job is claimed again.
+      this.rt.log.error({ err: e }, 'recording a failed job failed');
+    }
+  }
+
+  private async renew(): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    const entries = [...this.inFlight.values()];
+    let held: Set<string>;
+    try {
+      held = await this.rt.store.renew(this.owner, entries.flatMap((e) => e.fences), this.rt.config.delivery.leaseMs);
+    } catch (err) {
+      this.rt.log.warn({ err }, 'renewing leases failed');
+      return;
+    }
+    for (const e of entries) {
+      if (e.fences.every((f) => held.has(f.id))) continue;
+      // Either the handler finished its job meanwhile (nothing to abort) or the lease went to another worker.
+      e.controller.abort();
     }
   }
 
@@ -129,11 +190,12 @@ export class Dispatcher {
     });
   }
 
-  /** Stops claiming and waits for the jobs in flight (graceful shutdown). */
+  /** Stops claiming and waits for the jobs in flight (graceful shutdown), renewing their leases meanwhile. */
   async stop(): Promise<void> {
     this.running = false;
     this.wakeUp?.();
     await this.loop;
-    await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled([...this.inFlight.keys()]);
+    clearInterval(this.renewTimer);
   }
 }

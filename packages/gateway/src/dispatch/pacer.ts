@@ -1,161 +1,114 @@
+import type { Store } from '../store/types.js';
+
 /**
- * Pacing inside DingTalk's quotas, per destination. Each check answers 0 (go now, the slot is taken) or how long to
- * wait; the caller reschedules instead of waiting, so one throttled destination never holds up the others.
- * In-process: quotas are facts of a destination, so a multi-instance deployment must share these counts (Redis).
+ * Pacing by reservation. Each call to DingTalk reserves its own slot, once, in every window it counts against; slots
+ * are handed out in order (a reservation is never earlier than the last one made), so waiting calls go out first in,
+ * first out, and a call whose slot is in the future holds it instead of asking again.
+ *
+ * A window is a log of the slots reserved in it (time, weight): a new slot is the earliest moment at or after the
+ * last slot at which the weights inside (t − window, t] plus its own stay within the limit. That allows an idle
+ * destination's burst (20 robot messages at once) and never more than the limit in any window, which a token bucket
+ * or GCRA with a burst cannot promise. DingTalk's blocks (130101's ten minutes, 90018) move every slot after them.
+ *
+ * The windows live in the store (row per key, locked for the reservation), so a restart or a second process on the
+ * same store never forgets a window or exceeds it.
  */
 
-/** At most `limit` events in any sliding `windowMs` (robots: 20 a minute). */
-export class SlidingWindow {
-  private readonly events = new Map<string, number[]>();
+export interface PaceRule {
+  limit: number;
+  windowMs: number;
+  /** Slots closer than this are merged into one entry (later time, summed weight): fewer entries, never fewer counted. */
+  granularityMs?: number;
+}
 
-  constructor(
-    private readonly limit: number,
-    private readonly windowMs: number,
-  ) {}
+export interface WindowState {
+  /** Reserved slots, oldest first: [time, weight]. */
+  log: [number, number][];
+  blockedUntil?: number;
+}
 
-  /** Takes `n` slots now, or answers how long until they are free (without taking them). */
-  take(key: string, now: number, n = 1): number {
-    const list = this.prune(key, now);
-    if (n > this.limit) n = this.limit;
-    if (list.length + n <= this.limit) {
-      for (let i = 0; i < n; i++) list.push(now);
-      return 0;
-    }
-    const freeing = list[list.length + n - this.limit - 1]!;
-    return Math.max(1, freeing + this.windowMs - now);
-  }
+export interface Reservation {
+  key: string;
+  rule: PaceRule;
+  /** How much of the limit the call uses (1 a call; recipients for the per-minute recipient quota). */
+  weight: number;
+}
 
-  private prune(key: string, now: number): number[] {
-    let list = this.events.get(key);
-    if (!list) {
-      list = [];
-      this.events.set(key, list);
-    }
-    let drop = 0;
-    while (drop < list.length && list[drop]! <= now - this.windowMs) drop++;
-    if (drop) list.splice(0, drop);
-    return list;
+export function parseWindow(json: string | undefined): WindowState {
+  if (!json) return { log: [] };
+  try {
+    const s = JSON.parse(json) as Partial<WindowState>;
+    return { log: Array.isArray(s.log) ? s.log : [], ...(typeof s.blockedUntil === 'number' ? { blockedUntil: s.blockedUntil } : {}) };
+  } catch {
+    return { log: [] };
   }
 }
 
-/** A token bucket: `ratePerSec` on average, bursts of at most `burst` (app calls per API). */
-export class TokenBucket {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
-
-  constructor(
-    private readonly ratePerSec: number,
-    private readonly burst: number,
-  ) {}
-
-  /** Takes a token now (0), or answers how long until one is there (taking nothing). */
-  take(key: string, now: number): number {
-    const wait = this.peek(key, now);
-    if (wait === 0) this.buckets.get(key)!.tokens -= 1;
-    return wait;
+/** The earliest time at or after `start` (and after every slot already reserved) at which `weight` fits. */
+export function earliestSlot(state: WindowState, rule: PaceRule, weight: number, start: number): number {
+  const w = Math.min(weight, rule.limit);
+  const last = state.log[state.log.length - 1]?.[0] ?? Number.NEGATIVE_INFINITY;
+  const t0 = Math.max(start, last, state.blockedUntil ?? Number.NEGATIVE_INFINITY);
+  let inWindow = 0;
+  let first = state.log.length;
+  for (let i = state.log.length - 1; i >= 0 && state.log[i]![0] > t0 - rule.windowMs; i--) {
+    inWindow += state.log[i]![1];
+    first = i;
   }
-
-  peek(key: string, now: number): number {
-    const b = this.buckets.get(key) ?? { tokens: this.burst, at: now };
-    b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.ratePerSec);
-    b.at = now;
-    this.buckets.set(key, b);
-    return b.tokens >= 1 ? 0 : Math.ceil(((1 - b.tokens) / this.ratePerSec) * 1000);
+  let need = inWindow + w - rule.limit;
+  if (need <= 0) return t0;
+  // Wait until enough of the oldest slots in the window have left it.
+  for (let i = first; i < state.log.length; i++) {
+    need -= state.log[i]![1];
+    if (need <= 0) return Math.max(t0, state.log[i]![0] + rule.windowMs + 1);
   }
+  return Math.max(t0, last + rule.windowMs + 1);
 }
 
-export interface PacerOptions {
-  appCallsPerSecond: number;
-  robotPerMinute: number;
-  recipientsPerMinute: number;
+/** Records a reservation at `at` and forgets slots that can no longer count. */
+export function reserveAt(state: WindowState, rule: PaceRule, weight: number, at: number): WindowState {
+  const w = Math.min(weight, rule.limit);
+  const log = state.log.filter(([t]) => t > at - rule.windowMs);
+  const tail = log[log.length - 1];
+  if (tail && rule.granularityMs && at - tail[0] < rule.granularityMs) log[log.length - 1] = [Math.max(tail[0], at), tail[1] + w];
+  else log.push([at, w]);
+  return { log, ...(state.blockedUntil && state.blockedUntil > at ? { blockedUntil: state.blockedUntil } : {}) };
 }
 
-/** Every quota the dispatcher paces against. */
+/**
+ * A slot is held only this long past its time: a call that goes later than that could land in a later window than
+ * the one it was counted in, so it reserves again. The robot window's 2 s margin (62 s for DingTalk's 60) covers it.
+ */
+export const HELD_SLOT_GRACE_MS = 1_500;
+
 export class Pacer {
-  private readonly appCalls: TokenBucket;
-  private readonly robots: SlidingWindow;
-  private readonly recipients: SlidingWindow;
-  private readonly blockedUntil = new Map<string, number>();
-  /**
-   * Per destination, the next future slot handed to a waiting call, so that a backlog is spread out over time and
-   * each waiting job is looked at about once, instead of every waiting job being retried at every free moment.
-   */
-  private readonly nextSlot = new Map<string, number>();
-  private readonly robotSpacingMs: number;
-  private readonly appSpacingMs: number;
-
-  constructor(opts: PacerOptions) {
-    this.robotSpacingMs = Math.ceil(60_000 / opts.robotPerMinute);
-    this.appSpacingMs = Math.ceil(1000 / opts.appCallsPerSecond);
-    // A small burst keeps an idle queue's latency at zero while spacing calls under load, so that what arrives
-    // meanwhile with identical content is merged into the next call instead of spending a call of its own.
-    this.appCalls = new TokenBucket(opts.appCallsPerSecond, 2);
-    // DingTalk counts a robot's minute from when calls arrive, which is after we take the slot (event-loop lag, the
-    // network): a 2 s margin keeps the 21st call out of DingTalk's minute, whose overrun costs a 10-minute block.
-    this.robots = new SlidingWindow(opts.robotPerMinute, 62_000);
-    this.recipients = new SlidingWindow(opts.recipientsPerMinute, 60_000);
-  }
-
-  /** One call of `api` by `app`, carrying `recipients` work-notification recipients. */
-  appCall(app: string, api: string, now: number, recipients = 0): number {
-    const blocked = this.blocked(`app:${app}:${api}`, now);
-    if (blocked) return blocked;
-    // Nothing is taken unless the call can go now: a call that waits must not use up recipients it did not send.
-    const tokenWait = this.appCalls.peek(`${app}|${api}`, now);
-    if (tokenWait) return this.slot(`app:${app}:${api}`, now, tokenWait, this.appSpacingMs);
-    if (recipients > 0) {
-      const wait = this.recipients.take(app, now, recipients);
-      if (wait) return wait;
-    }
-    return this.appCalls.take(`${app}|${api}`, now);
-  }
+  constructor(private readonly store: Store) {}
 
   /**
-   * 0 = send now. Otherwise each waiting message gets its own later slot (one every 3 s for 20 a minute), so that
-   * 100 000 queued messages are each looked at about once, when their turn comes.
+   * The moment `calls` may go: the slot `held` from an earlier reservation when it is still good (due, not long
+   * past, no block since), else a new slot reserved in every window of `calls` (one moment for all).
    */
-  /**
-   * Whether a call could go now, without taking anything: 0, or the wait until this caller's own slot. Lets a sender
-   * put a job back before reading its deliveries when the destination is busy.
-   */
-  appWait(app: string, api: string, now: number): number {
-    const key = `app:${app}:${api}`;
-    const blocked = this.blocked(key, now);
-    if (blocked) return blocked;
-    const tokenWait = this.appCalls.peek(`${app}|${api}`, now);
-    return tokenWait ? this.slot(key, now, tokenWait, this.appSpacingMs) : 0;
+  async acquire(calls: Reservation[], now: number, held: number | null = null): Promise<number> {
+    if (calls.length === 0) return now;
+    return this.store.transact(null, now, async (tx) => {
+      const raw = await tx.pacing(calls.map((c) => c.key));
+      const states = new Map(calls.map((c) => [c.key, parseWindow(raw.get(c.key))]));
+      const blocked = Math.max(...[...states.values()].map((s) => s.blockedUntil ?? 0));
+      if (held !== null && held <= now && now - held <= HELD_SLOT_GRACE_MS && blocked <= now) return held;
+      const at = Math.max(...calls.map((c) => earliestSlot(states.get(c.key)!, c.rule, c.weight, now)));
+      const out = new Map<string, string>();
+      for (const c of calls) out.set(c.key, JSON.stringify(reserveAt(states.get(c.key)!, c.rule, c.weight, at)));
+      await tx.savePacing(out);
+      return at;
+    });
   }
 
-  robotCall(robot: string, now: number): number {
-    const wait = this.blocked(`robot:${robot}`, now) || this.robots.take(robot, now);
-    return wait === 0 ? 0 : this.slot(`robot:${robot}`, now, wait, this.robotSpacingMs);
-  }
-
-  /** The wait until this caller's own slot: the first free moment, or after the slots already handed out. */
-  private slot(key: string, now: number, wait: number, spacing: number): number {
-    const at = Math.max(now + wait, this.nextSlot.get(key) ?? 0);
-    this.nextSlot.set(key, at + spacing);
-    return at - now;
-  }
-
-  private readonly lastSent = new Map<string, number>();
-
-  /** Remembers that a message with this merge key just went out, so followers can wait to share the next call. */
-  markSent(key: string, now: number): void {
-    this.lastSent.set(key, now);
-    if (this.lastSent.size > 10_000) this.lastSent.clear();
-  }
-
-  lastSentAt(key: string): number | undefined {
-    return this.lastSent.get(key);
-  }
-
-  /** DingTalk said wait anyway (130101's 10-minute block, 90018): nothing goes to that destination until then. */
-  block(key: string, until: number): void {
-    this.blockedUntil.set(key, Math.max(until, this.blockedUntil.get(key) ?? 0));
-  }
-
-  private blocked(key: string, now: number): number {
-    const until = this.blockedUntil.get(key) ?? 0;
-    return until > now ? until - now : 0;
+  /** DingTalk said wait anyway: nothing is reserved on `key` before `until`, and held slots before it are void. */
+  async block(key: string, until: number, now: number): Promise<void> {
+    await this.store.transact(null, now, async (tx) => {
+      const state = parseWindow((await tx.pacing([key])).get(key));
+      if ((state.blockedUntil ?? 0) >= until) return;
+      await tx.savePacing(new Map([[key, JSON.stringify({ ...state, blockedUntil: until })]]));
+    });
   }
 }

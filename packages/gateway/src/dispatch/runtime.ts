@@ -1,22 +1,49 @@
 import type { DingTalkApp, RobotClient } from '@dingpush/dingtalk';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
+import type { OutboundHttp } from '../net/outbound.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/types.js';
 import type { Pacer } from './pacer.js';
+import type { Quotas } from './quotas.js';
+
+/** A configured app: its client and its name in the configuration. */
+export interface AppHandle {
+  name: string;
+  client: DingTalkApp;
+  /** Identifies the app at DingTalk (its AppKey): quotas are the app's, whatever the configuration calls it. */
+  appKey: string;
+}
+
+export interface RobotHandle {
+  name: string;
+  client: RobotClient;
+  /** Its quota key is derived from the webhook (never stored or printed as such). */
+  webhook: string;
+}
+
+/** What a handler is given besides the runtime. */
+export interface JobContext {
+  rt: Runtime;
+  /** Aborted when the job's lease was lost: nothing more may be sent for it. */
+  signal: AbortSignal;
+}
 
 /** What the dispatcher's handlers work with. */
 export interface Runtime {
   config: Config;
   store: Store;
-  apps: Map<string, DingTalkApp>;
-  robots: Map<string, RobotClient>;
+  apps: Map<string, AppHandle>;
+  robots: Map<string, RobotHandle>;
   pacer: Pacer;
+  quotas: Quotas;
   metrics: Metrics;
   log: Logger;
   now(): number;
   /** Asks the dispatcher to look for due jobs now (new work was stored). */
   wake(): void;
-  /** The API key value for a key name, to sign callbacks. */
-  apiKeyValue(name: string): string | undefined;
+  /** HTTP to addresses senders chose (callbacks), under the address policy. */
+  outbound: OutboundHttp;
+  /** The secret that signs callbacks of notifications sent with this API key (undefined: the key is gone). */
+  callbackSecret(keyName: string): string | undefined;
 }

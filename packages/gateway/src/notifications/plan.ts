@@ -10,17 +10,16 @@ import {
   toWorkMsg,
 } from '@dingpush/dingtalk';
 import type { ApiKeyConfig, AppConfig, Config, RobotConfig } from '../config/schema.js';
-import { newId } from '../ids.js';
-import type { AcceptInput, Channel, NewDelivery, NewJob } from '../store/types.js';
+import { BATCH_LIMIT } from '../domain/channel-limits.js';
+import type { Channel } from '../domain/delivery-states.js';
+import { newId } from '../domain/ids.js';
+import type { NewJob } from '../domain/jobs.js';
+import type { NewDelivery } from '../domain/records.js';
+import { AllowList, refusedHost } from '../net/address-policy.js';
+import type { AcceptInput } from '../store/types.js';
 import { invalid, RequestError } from './errors.js';
 import type { NotificationRequest } from './request.js';
 
-/** What a send job carries: the DingTalk body, rendered once at accept time. */
-export interface SendPayload {
-  body: Record<string, unknown>;
-  /** When the deliveries became due; the give-up time counts from here. */
-  dueAt: number;
-}
 
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
@@ -72,6 +71,10 @@ export function planNotification(
   const jobs: NewJob[] = [];
   const message = req.message;
 
+  if (req.callbackUrl) {
+    const refused = refusedHost(new URL(req.callbackUrl), new AllowList(config.callbacks.allowHosts));
+    if (refused) throw invalid('callbackUrl', `must not reach this machine or a private network: ${refused}`);
+  }
   const needsApp = to.userIds.length + to.mobiles.length + to.deptIds.length + to.chats.length > 0 || to.allUsers;
   let app: AppConfig | undefined;
   if (needsApp) {
@@ -84,21 +87,41 @@ export function planNotification(
   }
   if (req.mentions && to.robots.length === 0) throw invalid('mentions', 'mentions apply to robot messages; add to.robots');
 
-  const addJob = (channel: Channel, destination: string, body: Record<string, unknown>, recipients: Omit<NewDelivery, 'id' | 'notificationId' | 'channel' | 'destination' | 'jobId'>[]) => {
-    const jobId = newId('job');
-    jobs.push({ id: jobId, kind: 'send', notificationId: id, channel, destination, contentHash: hashOf({ channel, destination, body, sender: apiKey.name }, isRaw(message)), runAt: sendAt, payload: { body, dueAt: sendAt } satisfies SendPayload });
-    for (const r of recipients) deliveries.push({ id: newId('dlv'), notificationId: id, channel, destination, jobId, ...r });
+  type Recipient = Omit<NewDelivery, 'id' | 'notificationId' | 'channel' | 'destination' | 'jobId'>;
+  const mergeKeyOf = (channel: Channel, destination: string, body: Record<string, unknown>) =>
+    hashOf({ channel, destination, body, sender: apiKey.name }, isRaw(message));
+  /** Send jobs of one DingTalk call's worth each (BATCH_LIMIT); mobiles first go to a resolve job. */
+  const addJobs = (channel: Channel, destination: string, body: Record<string, unknown>, recipients: Recipient[]) => {
+    const mergeKey = mergeKeyOf(channel, destination, body);
+    const direct = recipients.filter((r) => r.recipientKind !== 'mobile');
+    const mobiles = recipients.filter((r) => r.recipientKind === 'mobile');
+    const toAll = direct.filter((r) => r.recipientKind === 'all');
+    const depts = direct.filter((r) => r.recipientKind === 'dept');
+    const people = direct.filter((r) => r.recipientKind !== 'all' && r.recipientKind !== 'dept');
+    const groups: Recipient[][] = [...chunk(people, BATCH_LIMIT[channel]), ...chunk(depts, LIMITS.workNoticeDeptIds), ...(toAll.length ? [toAll] : [])];
+    for (const group of groups) {
+      const jobId = newId('job');
+      jobs.push({ id: jobId, kind: 'send', notificationId: id, channel, destination, mergeKey, runAt: sendAt, payload: { body, dueAt: sendAt } });
+      for (const r of group) deliveries.push({ id: newId('dlv'), notificationId: id, channel, destination, jobId, ...r });
+    }
+    if (mobiles.length) {
+      const jobId = newId('job');
+      const sendChannel = channel as 'work_notice' | 'robot_oto';
+      jobs.push({ id: jobId, kind: 'resolve', notificationId: id, channel, destination, mergeKey, runAt: sendAt, payload: { body, dueAt: sendAt, sendChannel } });
+      for (const r of mobiles) deliveries.push({ id: newId('dlv'), notificationId: id, channel, destination, jobId, ...r });
+    }
   };
 
-  const people = [
+  const people: Recipient[] = [
     ...to.userIds.map((u) => ({ recipient: u, recipientKind: 'userid' as const, userid: u })),
     ...to.mobiles.map((m) => ({ recipient: m, recipientKind: 'mobile' as const, userid: null })),
   ];
+  const viaAppRobot = req.via === 'app_robot';
   if (app && (people.length > 0 || to.deptIds.length > 0 || to.allUsers)) {
-    if (req.via === 'app_robot') {
-      if (to.deptIds.length > 0 || to.allUsers) throw invalid('via', 'app-robot messages go to userIds and mobiles only, not departments or all users');
+    if (viaAppRobot) {
+      if (to.deptIds.length > 0 || to.allUsers) throw invalid('via', 'app-robot messages go to userIds, mobiles and chats, not departments or all users');
       const body = isRaw(message) ? message.raw : render(() => toAppRobotMessage(message as Message));
-      addJob('robot_oto', app.name, body, people);
+      addJobs('robot_oto', app.name, body, people);
     } else {
       if (app.agentId === undefined) throw invalid('app', `app "${app.name}" has no agentId; work notifications need one`);
       const body = isRaw(message) ? message.raw : render(() => toWorkMsg(message as Message));
@@ -106,7 +129,7 @@ export function planNotification(
         if (to.deptIds.length > 0 || to.allUsers || people.length > LIMITS.statusBarUserIds)
           throw invalid('message.statusBar', `OA messages with a status bar go to at most ${LIMITS.statusBarUserIds} userIds or mobiles`);
       }
-      addJob('work_notice', app.name, body, [
+      addJobs('work_notice', app.name, body, [
         ...people,
         ...to.deptIds.map((d) => ({ recipient: String(d), recipientKind: 'dept' as const, userid: null })),
         ...(to.allUsers ? [{ recipient: 'all', recipientKind: 'all' as const, userid: null }] : []),
@@ -115,8 +138,10 @@ export function planNotification(
   }
 
   if (app && to.chats.length > 0) {
-    const body = isRaw(message) ? message.raw : render(() => toWorkMsg(message as Message, 'chat'));
-    for (const chat of to.chats) addJob('chat', app.name, body, [{ recipient: chat, recipientKind: 'chat', userid: null }]);
+    // Through the app robot, a chat is an openConversationId (groupMessages: recallable); otherwise a legacy chatid.
+    const channel: Channel = viaAppRobot ? 'robot_group' : 'chat';
+    const body = isRaw(message) ? message.raw : render(() => (viaAppRobot ? toAppRobotMessage(message as Message) : toWorkMsg(message as Message, 'chat')));
+    for (const chat of to.chats) addJobs(channel, app.name, body, [{ recipient: chat, recipientKind: 'chat', userid: null }]);
   }
 
   to.robots.forEach((name, i) => {
@@ -126,7 +151,7 @@ export function planNotification(
       throw new RequestError(403, 'forbidden', `to.robots[${i}]`, `API key "${apiKey.name}" may not use robot "${name}"`);
     const body: RobotBody = isRaw(message) ? (message.raw as RobotBody) : render(() => toRobotBody(message as Message, req.mentions));
     checkRobotBody(robot, body, i);
-    addJob('robot', robot.name, body, [{ recipient: name, recipientKind: 'robot', userid: null }]);
+    addJobs('robot', robot.name, body as Record<string, unknown>, [{ recipient: name, recipientKind: 'robot', userid: null }]);
   });
 
   return {
@@ -144,6 +169,12 @@ export function planNotification(
     deliveries,
     jobs,
   };
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 /** What DingTalk would refuse for this robot (310000 keywords, 460101 size) is refused now, with the field named. */

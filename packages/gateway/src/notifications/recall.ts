@@ -1,63 +1,89 @@
-import { DingTalkError } from '@dingpush/dingtalk';
-import { describe, setOutcome } from '../dispatch/outcomes.js';
-import type { Runtime } from '../dispatch/runtime.js';
-import type { DeliveryRow, NotificationRow } from '../store/types.js';
+import type { JobOf } from '../domain/jobs.js';
+import type { DeliveryRow, NotificationRow } from '../domain/records.js';
+import type { Store } from '../store/types.js';
 
 export interface RecallResult {
+  /** Deliveries now recalled (taken back at DingTalk, or cancelled before they were sent). */
   recalled: number;
+  /** Being recalled: a send or a recall call is in flight; GET the notification for the outcome. */
+  pending: { recipient: string; channel: string; reason: string }[];
   notRecalled: { recipient: string; channel: string; reason: string }[];
+  /** Other notifications DingTalk recalled too: they went out in one message with this one (merging). */
+  alsoRecalled: string[];
 }
 
+export interface RecallDeps {
+  store: Store;
+  now(): number;
+  wake(): void;
+  /** How long to wait for DingTalk's answers before answering with what is still pending. */
+  waitMs: number;
+}
+
+const DELIVERED = new Set(['sent', 'unread', 'read']);
+
 /**
- * Recalls what can be recalled: deliveries not sent yet are cancelled, work notifications and app-robot messages
- * are recalled at DingTalk (within its 24 h window); custom-robot and chat messages cannot be.
+ * A recall: recorded first (so a send in flight recalls what it sends as soon as DingTalk answers), what was not
+ * sent yet is cancelled in the same transaction, and a recall job takes back what was delivered. The answer waits a
+ * little for DingTalk and says, per recipient, what was recalled, what is still pending and what cannot be.
+ * Asking again is safe: recall jobs have deterministic ids.
  */
-export async function recallNotification(rt: Runtime, n: NotificationRow): Promise<RecallResult> {
-  const deliveries = await rt.store.deliveriesOf(n.id);
-  const result: RecallResult = { recalled: 0, notRecalled: [] };
-  const skip = (d: DeliveryRow, reason: string) => result.notRecalled.push({ recipient: d.recipient, channel: d.channel, reason });
-  const recalled = async (rows: DeliveryRow[], reason: string) => {
-    await setOutcome(rt, rows, { status: 'recalled', reason });
-    result.recalled += rows.length;
-  };
+export async function recallNotification(deps: RecallDeps, n: NotificationRow): Promise<RecallResult> {
+  await deps.store.transact(null, deps.now(), async (tx) => {
+    await tx.requestRecall(n.id);
+    const queued = await tx.deliveries({ notificationId: n.id, statuses: ['queued'] });
+    await tx.move(
+      queued.map((d) => d.id),
+      'cancelled',
+      { reason: 'recalled before it was sent' },
+    );
+    await tx.addJobs([{ id: `rcp_${n.id}`, kind: 'recall', notificationId: n.id, channel: null, destination: null, mergeKey: null, runAt: tx.now, payload: { step: 'plan' } }]);
+  });
+  deps.wake();
+  const deadline = Date.now() + deps.waitMs;
+  let state = await recallState(deps.store, n.id);
+  while (state.busy && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    state = await recallState(deps.store, n.id);
+  }
+  return summarise(deps.store, n.id, state);
+}
 
-  await recalled(deliveries.filter((d) => d.status === 'queued'), 'recalled before it was sent');
-  const delivered = deliveries.filter((d) => ['sent', 'read', 'unread'].includes(d.status));
-  for (const d of deliveries.filter((x) => x.status === 'sending')) skip(d, 'being sent right now; recall again in a moment');
+async function recallState(store: Store, notificationId: string) {
+  const [deliveries, jobs] = await Promise.all([store.deliveries({ notificationId }), store.jobs({ notificationId, kinds: ['recall'] }) as Promise<JobOf<'recall'>[]>]);
+  const pendingJobs = jobs.filter((j) => j.state !== 'dead');
+  const dead = jobs.filter((j) => j.state === 'dead');
+  return { deliveries, pendingJobs, dead, busy: pendingJobs.length > 0 || deliveries.some((d) => d.status === 'sending') };
+}
 
-  const byTask = new Map<string, DeliveryRow[]>();
-  const byKey = new Map<string, DeliveryRow[]>();
-  for (const d of delivered) {
-    if (d.channel === 'work_notice' && d.taskId) byTask.set(`${d.destination}|${d.taskId}`, [...(byTask.get(`${d.destination}|${d.taskId}`) ?? []), d]);
-    else if (d.channel === 'robot_oto' && d.processQueryKey) byKey.set(d.destination, [...(byKey.get(d.destination) ?? []), d]);
-    else skip(d, d.channel === 'robot' ? 'DingTalk cannot recall custom-robot messages' : 'DingTalk cannot recall chat/send messages');
+/** Other notifications whose deliveries went out in the same DingTalk message as a recalled one of this notification. */
+async function recalledAlongside(store: Store, notificationId: string, deliveries: DeliveryRow[]): Promise<string[]> {
+  const messages = new Map<string, { destination: string; taskId?: string; processQueryKey?: string }>();
+  for (const d of deliveries) {
+    if (d.status !== 'recalled') continue;
+    if (d.taskId) messages.set(`t|${d.destination}|${d.taskId}`, { destination: d.destination, taskId: d.taskId });
+    else if (d.processQueryKey) messages.set(`k|${d.destination}|${d.processQueryKey}`, { destination: d.destination, processQueryKey: d.processQueryKey });
   }
-  for (const [key, rows] of byTask) {
-    const [appName, taskId] = key.split('|') as [string, string];
-    const app = rt.apps.get(appName);
-    try {
-      if (!app) throw new Error(`app "${appName}" is no longer configured`);
-      await app.recallWorkNotice(Number(taskId));
-      await recalled(rows, 'recalled');
-    } catch (err) {
-      for (const d of rows) skip(d, err instanceof DingTalkError ? describe(err) : String((err as Error).message));
+  const others = new Set<string>();
+  for (const task of messages.values())
+    for (const d of await store.deliveries({ task, statuses: ['recalled'] })) if (d.notificationId !== notificationId) others.add(d.notificationId);
+  return [...others].sort();
+}
+
+async function summarise(store: Store, notificationId: string, state: Awaited<ReturnType<typeof recallState>>): Promise<RecallResult> {
+  const { deliveries, pendingJobs, dead } = state;
+  const result: RecallResult = { recalled: 0, pending: [], notRecalled: [], alsoRecalled: await recalledAlongside(store, notificationId, deliveries) };
+  const planning = pendingJobs.some((j) => j.payload.step === 'plan');
+  const covered = new Set(pendingJobs.flatMap((j) => (j.payload.step === 'message' ? j.payload.deliveryIds : [])));
+  for (const d of deliveries) {
+    const who = { recipient: d.recipient, channel: d.channel };
+    if (d.status === 'recalled') result.recalled++;
+    else if (d.status === 'sending') result.pending.push({ ...who, reason: 'being sent right now; recalled as soon as DingTalk answers' });
+    else if (DELIVERED.has(d.status)) {
+      if (planning || covered.has(d.id)) result.pending.push({ ...who, reason: 'recall in progress at DingTalk' });
+      else if (d.recallError) result.notRecalled.push({ ...who, reason: d.recallError });
+      else result.notRecalled.push({ ...who, reason: dead[0]?.lastError ? `recall failed: ${dead[0].lastError}` : 'not recalled' });
     }
   }
-  for (const [appName, rows] of byKey) {
-    const app = rt.apps.get(appName);
-    if (!app) {
-      for (const d of rows) skip(d, `app "${appName}" is no longer configured`);
-      continue;
-    }
-    try {
-      const keys = [...new Set(rows.map((d) => d.processQueryKey!))];
-      const { recalled: ok, failed } = await app.recallOto(keys);
-      await recalled(rows.filter((d) => ok.includes(d.processQueryKey!)), 'recalled');
-      for (const d of rows.filter((x) => !ok.includes(x.processQueryKey!))) skip(d, `DingTalk: ${failed[d.processQueryKey!] ?? 'not recalled'}`);
-    } catch (err) {
-      for (const d of rows) skip(d, describe(err));
-    }
-  }
-  await rt.store.markRecalled(n.id, rt.now());
   return result;
 }

@@ -1,6 +1,7 @@
 import type { NotificationRequestInput } from '../notifications/request.js';
 import type { RecallResult } from '../notifications/recall.js';
-import type { NotificationView } from '../notifications/view.js';
+import type { NotificationStatus } from '../domain/delivery-states.js';
+import type { NotificationView } from '../domain/notification-view.js';
 
 /** A refusal from the gateway: HTTP status, its error code, the field it names. */
 export class DingpushApiError extends Error {
@@ -40,14 +41,25 @@ export class DingpushClient {
     return (await this.call('GET', `/v1/notifications/${encodeURIComponent(id)}`)).body as NotificationView;
   }
 
-  async list(q: { status?: 'in_progress' | 'completed'; since?: string; limit?: number; cursor?: string } = {}): Promise<{ items: NotificationView[]; nextCursor: string | null }> {
+  async list(q: { status?: NotificationStatus; since?: string; limit?: number; cursor?: string } = {}): Promise<{ items: NotificationView[]; nextCursor: string | null }> {
     const params = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
     const qs = params.size ? `?${params}` : '';
     return (await this.call('GET', `/v1/notifications${qs}`)).body as { items: NotificationView[]; nextCursor: string | null };
   }
 
+  /** Recalls it: per recipient, what was recalled, what is still pending, and what cannot be. */
   async recall(id: string): Promise<{ id: string } & RecallResult> {
     return (await this.call('POST', `/v1/notifications/${encodeURIComponent(id)}/recall`)).body as { id: string } & RecallResult;
+  }
+
+  /** Retries its dead letters (jobs that gave up): failed deliveries go back to the queue. */
+  async retry(id: string): Promise<{ id: string; jobs: number; deliveries: number }> {
+    return (await this.call('POST', `/v1/notifications/${encodeURIComponent(id)}/retry`)).body as { id: string; jobs: number; deliveries: number };
+  }
+
+  /** Delivers its callback again (the events that gave up, or the latest). */
+  async redeliverCallback(id: string): Promise<{ id: string; events: string[] }> {
+    return (await this.call('POST', `/v1/notifications/${encodeURIComponent(id)}/callback`)).body as { id: string; events: string[] };
   }
 
   /** Polls until the notification is completed (every recipient has an outcome) or the time runs out. */

@@ -1,38 +1,60 @@
-import { type ExpressionBuilder, type Kysely, type SelectQueryBuilder, sql } from 'kysely';
-import type { Database, DeliveriesTable, JobsTable, NotificationsTable } from './schema.js';
-import type {
-  AcceptInput,
-  AcceptResult,
-  AttemptRecord,
-  DeliveryPatch,
-  DeliveryRow,
-  JobRow,
-  ListQuery,
-  NewJob,
-  NotificationRow,
-  Store,
+import { type ExpressionBuilder, type Kysely, type RawBuilder, type SelectQueryBuilder, sql, type Transaction } from 'kysely';
+import {
+  FINAL_STATUSES,
+  MOVES,
+  type MoveName,
+  type NotificationStatus,
+  notificationStatus,
+  TRACKED_CHANNELS,
+} from '../domain/delivery-states.js';
+import { newId } from '../domain/ids.js';
+import type { Fence, JobRow, NewJob } from '../domain/jobs.js';
+import { notificationView } from '../domain/notification-view.js';
+import type { AttemptRecord, DeliveryFields, DeliveryRow, EventRow, NotificationRow } from '../domain/records.js';
+import type { Database, DeliveriesTable, EventsTable, JobsTable, NotificationsTable } from './schema.js';
+import {
+  type AcceptInput,
+  type AcceptResult,
+  type DeliveryQuery,
+  type JobQuery,
+  LeaseLost,
+  type ListQuery,
+  type RescheduleOptions,
+  type Store,
+  type Tx,
 } from './types.js';
 
 const CHUNK = 400;
-
-/** SQL twin of isFinal(): queued or sending, or sent on a channel whose outcome is still to be tracked. */
-const unsettled = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
-  eb.or([eb('status', 'in', ['queued', 'sending']), eb.and([eb('status', '=', 'sent'), eb('channel', 'in', ['work_notice', 'robot_oto'])])]);
 const GROUP_COMMIT_MAX = 500;
 
-function chunks<T>(items: T[], size = CHUNK): T[][] {
+export function chunks<T>(items: T[], size = CHUNK): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
 
+/** SQL twin of isSettled() (domain/delivery-states.ts). */
+export const settledSql = (eb: ExpressionBuilder<Database, 'deliveries'>) =>
+  eb.or([
+    eb('status', 'in', [...FINAL_STATUSES]),
+    eb.and([
+      eb('status', '=', 'sent'),
+      eb.or([eb('channel', 'not in', [...TRACKED_CHANNELS]), eb.and([eb('taskId', 'is', null), eb('processQueryKey', 'is', null)])]),
+    ]),
+  ]);
+
 export const toNotification = (r: NotificationsTable): NotificationRow => ({
-  ...r,
+  id: r.id,
+  apiKey: r.apiKey,
+  idempotencyKey: r.idempotencyKey,
+  requestHash: r.requestHash,
+  app: r.app,
   request: JSON.parse(r.request),
   createdAt: Number(r.createdAt),
   sendAt: Number(r.sendAt),
+  callbackUrl: r.callbackUrl,
+  status: r.status as NotificationStatus,
   recalledAt: r.recalledAt === null ? null : Number(r.recalledAt),
-  callbackState: r.callbackState as NotificationRow['callbackState'],
 });
 
 const toDelivery = (r: DeliveriesTable): DeliveryRow => ({
@@ -41,28 +63,52 @@ const toDelivery = (r: DeliveriesTable): DeliveryRow => ({
   recipientKind: r.recipientKind as DeliveryRow['recipientKind'],
   status: r.status as DeliveryRow['status'],
   ambiguous: Number(r.ambiguous) === 1,
+  attempts: Number(r.attempts),
   updatedAt: Number(r.updatedAt),
+  recallError: r.recallError ?? null,
 });
 
-const toJob = (r: JobsTable): JobRow => ({
+const num = (v: number | null) => (v === null ? null : Number(v));
+
+export const toJob = (r: JobsTable): JobRow =>
+  ({
+    id: r.id,
+    kind: r.kind,
+    notificationId: r.notificationId,
+    channel: r.channel,
+    destination: r.destination,
+    mergeKey: r.contentHash,
+    runAt: Number(r.runAt),
+    payload: JSON.parse(r.payload),
+    state: r.state,
+    leaseOwner: r.leaseOwner,
+    leaseUntil: num(r.leaseUntil),
+    leaseToken: Number(r.leaseToken),
+    claims: Number(r.attempts),
+    sendAttempts: Number(r.sendAttempts),
+    failures: Number(r.failures),
+    createdAt: Number(r.createdAt),
+    sendStartedAt: num(r.sendStartedAt),
+    slotAt: num(r.slotAt),
+    lastError: r.lastError,
+    deadAt: num(r.deadAt),
+  }) as JobRow;
+
+const toEvent = (r: EventsTable): EventRow => ({
   ...r,
-  kind: r.kind as JobRow['kind'],
-  channel: r.channel as JobRow['channel'],
-  state: r.state as JobRow['state'],
-  runAt: Number(r.runAt),
-  leaseUntil: r.leaseUntil === null ? null : Number(r.leaseUntil),
-  createdAt: Number(r.createdAt),
-  sendStartedAt: r.sendStartedAt === null ? null : Number(r.sendStartedAt),
-  payload: JSON.parse(r.payload),
+  at: Number(r.at),
+  callbackState: r.callbackState as EventRow['callbackState'],
+  callbackAttempts: Number(r.callbackAttempts),
+  deliveredAt: num(r.deliveredAt),
 });
 
-const jobRecord = (j: NewJob, now: number): JobsTable => ({
+export const jobRecord = (j: NewJob, now: number): JobsTable => ({
   id: j.id,
   kind: j.kind,
   notificationId: j.notificationId,
   channel: j.channel,
   destination: j.destination,
-  contentHash: j.contentHash,
+  contentHash: j.mergeKey,
   state: 'ready',
   runAt: j.runAt,
   leaseUntil: null,
@@ -72,6 +118,11 @@ const jobRecord = (j: NewJob, now: number): JobsTable => ({
   sendStartedAt: null,
   payload: JSON.stringify(j.payload),
   lastError: null,
+  leaseToken: 0,
+  sendAttempts: 0,
+  failures: 0,
+  slotAt: null,
+  deadAt: null,
 });
 
 interface Pending {
@@ -83,6 +134,8 @@ interface Pending {
 /**
  * The Store over Kysely: one query layer for SQLite and PostgreSQL. Accepts are group-committed: requests that
  * arrive together share one transaction (one fsync), and each caller is answered only after it commits.
+ * Every other write goes through transact(): one transaction, fenced by the job leases it names, in which status
+ * moves are guarded by the state machine and the notification's status and events follow in the same commit.
  */
 export abstract class KyselyStore implements Store {
   abstract readonly kind: 'sqlite' | 'postgres';
@@ -94,6 +147,16 @@ export abstract class KyselyStore implements Store {
 
   /** Row locking for claims: PostgreSQL skips rows another instance is claiming; SQLite has one writer. */
   protected abstract lockForClaim<O>(qb: SelectQueryBuilder<Database, 'jobs', O>): SelectQueryBuilder<Database, 'jobs', O>;
+  /** Locks selected rows for this transaction (PostgreSQL); SQLite's write transaction already excludes others. */
+  protected abstract lockForUpdate<T extends keyof Database, O>(qb: SelectQueryBuilder<Database, T, O>): SelectQueryBuilder<Database, T, O>;
+  /** The clock leases are measured on: the database's own on PostgreSQL, so instances' clocks need not agree. */
+  protected abstract leaseClock(): RawBuilder<number>;
+  /** Runs `fn` in one write transaction. */
+  protected abstract inTransaction<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
+  /** Inserts pacing rows that do not exist yet, so they can be locked. */
+  protected abstract ensurePacingRows(trx: Kysely<Database>, keys: string[], now: number): Promise<void>;
+
+  // ── accepting ─────────────────────────────────────────────────────────
 
   accept(input: AcceptInput): Promise<AcceptResult> {
     return new Promise((resolve, reject) => {
@@ -133,7 +196,7 @@ export abstract class KyselyStore implements Store {
   }
 
   protected async acceptBatch(inputs: AcceptInput[]): Promise<AcceptResult[]> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.inTransaction(async (trx) => {
       const keys = [...new Set(inputs.map((i) => i.notification.idempotencyKey).filter((k): k is string => k !== null))];
       const existing = new Map<string, NotificationRow>();
       for (const part of chunks(keys)) {
@@ -150,7 +213,7 @@ export abstract class KyselyStore implements Store {
           results.push({ created: false, notification: prior, conflict: prior.requestHash !== n.requestHash });
           continue;
         }
-        const row: NotificationRow = { ...n, callbackState: n.callbackUrl ? 'pending' : 'none', recalledAt: null };
+        const row: NotificationRow = { ...n, status: 'queued', recalledAt: null };
         if (key) existing.set(key, row);
         fresh.push(input);
         results.push({ created: true, notification: row });
@@ -159,13 +222,13 @@ export abstract class KyselyStore implements Store {
       for (const part of chunks(fresh.map((f) => f.notification))) {
         await trx
           .insertInto('notifications')
-          .values(part.map((n) => ({ ...n, request: JSON.stringify(n.request), callbackState: n.callbackUrl ? 'pending' : 'none', recalledAt: null })))
+          .values(part.map((n) => ({ ...n, request: JSON.stringify(n.request), callbackState: 'none', recalledAt: null, status: 'queued' })))
           .execute();
       }
       for (const part of chunks(fresh.flatMap((f) => f.deliveries))) {
         await trx
           .insertInto('deliveries')
-          .values(part.map((d) => ({ ...d, status: 'queued', reason: null, attempts: 0, taskId: null, processQueryKey: null, ambiguous: 0, updatedAt: now })))
+          .values(part.map((d) => ({ ...d, status: 'queued', reason: null, attempts: 0, taskId: null, processQueryKey: null, ambiguous: 0, updatedAt: now, recallError: null })))
           .execute();
       }
       for (const part of chunks(fresh.flatMap((f) => f.jobs))) {
@@ -174,6 +237,8 @@ export abstract class KyselyStore implements Store {
       return results;
     });
   }
+
+  // ── reading ───────────────────────────────────────────────────────────
 
   async getNotification(id: string): Promise<NotificationRow | undefined> {
     const row = await this.db.selectFrom('notifications').selectAll().where('id', '=', id).executeTakeFirst();
@@ -185,16 +250,12 @@ export abstract class KyselyStore implements Store {
     if (q.apiKey) query = query.where('apiKey', '=', q.apiKey);
     if (q.since !== undefined) query = query.where('createdAt', '>=', q.since);
     if (q.cursor) query = query.where('id', '<', q.cursor);
-    if (q.status) {
-      const open = this.db.selectFrom('deliveries').select('notificationId').where(unsettled);
-      query = q.status === 'in_progress' ? query.where('id', 'in', open) : query.where('id', 'not in', open);
-    }
+    if (q.status) query = query.where('status', '=', q.status);
     return (await query.execute()).map(toNotification);
   }
 
-  async deliveriesOf(notificationId: string): Promise<DeliveryRow[]> {
-    const rows = await this.db.selectFrom('deliveries').selectAll().where('notificationId', '=', notificationId).orderBy('id').execute();
-    return rows.map(toDelivery);
+  deliveries(q: DeliveryQuery): Promise<DeliveryRow[]> {
+    return readDeliveries(this.db, q);
   }
 
   async deliveriesOfNotifications(notificationIds: string[]): Promise<DeliveryRow[]> {
@@ -205,171 +266,427 @@ export abstract class KyselyStore implements Store {
     return out;
   }
 
-  async deliveriesOfJobs(jobIds: string[]): Promise<DeliveryRow[]> {
-    const out: DeliveryRow[] = [];
-    for (const part of chunks(jobIds)) {
-      out.push(...(await this.db.selectFrom('deliveries').selectAll().where('jobId', 'in', part).orderBy('id').execute()).map(toDelivery));
-    }
-    return out;
+  jobs(q: JobQuery): Promise<JobRow[]> {
+    return readJobs(this.db, q);
   }
 
-  async deliveriesByIds(ids: string[]): Promise<DeliveryRow[]> {
-    const out: DeliveryRow[] = [];
-    for (const part of chunks(ids)) out.push(...(await this.db.selectFrom('deliveries').selectAll().where('id', 'in', part).execute()).map(toDelivery));
-    return out;
+  async events(notificationId: string): Promise<EventRow[]> {
+    return (await this.db.selectFrom('events').selectAll().where('notificationId', '=', notificationId).orderBy('at').orderBy('id').execute()).map(toEvent);
   }
 
-  async unsettledNotifications(ids: string[]): Promise<Set<string>> {
-    const out = new Set<string>();
-    for (const part of chunks(ids)) {
-      const rows = await this.db
-        .selectFrom('deliveries')
-        .select('notificationId')
-        .distinct()
-        .where('notificationId', 'in', part)
-        .where(unsettled)
-        .execute();
-      for (const r of rows) out.add(r.notificationId);
-    }
-    return out;
-  }
+  // ── leases ────────────────────────────────────────────────────────────
 
-  async updateDeliveries(ids: string[], patch: DeliveryPatch, now: number): Promise<void> {
-    if (ids.length === 0) return;
-    const { addAttempt, ambiguous, ...rest } = patch;
-    const set: Record<string, unknown> = { ...rest, updatedAt: now };
-    if (ambiguous !== undefined) set.ambiguous = ambiguous ? 1 : 0;
-    for (const part of chunks(ids)) {
-      await this.db
-        .updateTable('deliveries')
-        .set(set)
-        .$if(addAttempt === true, (qb) => qb.set({ attempts: sql`attempts + 1` }))
-        .where('id', 'in', part)
-        .execute();
-    }
-  }
-
-  async claimJobs(owner: string, now: number, limit: number, leaseMs: number): Promise<JobRow[]> {
+  async claim(owner: string, now: number, limit: number, leaseMs: number, exclude: string[]): Promise<JobRow[]> {
+    if (limit <= 0) return [];
+    const clock = this.leaseClock();
     const due = this.lockForClaim(
       this.db
         .selectFrom('jobs')
         .select('id')
-        .where((eb) => eb.or([eb.and([eb('state', '=', 'ready'), eb('runAt', '<=', now)]), eb.and([eb('state', '=', 'leased'), eb('leaseUntil', '<', now)])]))
+        .where((eb) => eb.or([eb.and([eb('state', '=', 'ready'), eb('runAt', '<=', now)]), eb.and([eb('state', '=', 'leased'), eb('leaseUntil', '<', clock)])]))
+        .$if(exclude.length > 0, (qb) => qb.where('id', 'not in', exclude))
         .orderBy('runAt')
+        .orderBy('id')
         .limit(limit),
     );
+    // One statement: atomic on both stores (PostgreSQL skips rows another instance is claiming).
     const rows = await this.db
       .updateTable('jobs')
-      .set({ state: 'leased', leaseOwner: owner, leaseUntil: now + leaseMs, attempts: sql`attempts + 1` })
+      .set({ state: 'leased', leaseOwner: owner, leaseUntil: sql`${clock} + ${leaseMs}`, leaseToken: sql`lease_token + 1`, attempts: sql`attempts + 1` })
       .where('id', 'in', due)
       .returningAll()
       .execute();
-    return rows.map(toJob).sort((a, b) => a.runAt - b.runAt);
+    return rows.map(toJob).sort((a, b) => a.runAt - b.runAt || (a.id < b.id ? -1 : 1));
   }
 
-  async claimSimilar(job: JobRow, owner: string, now: number, limit: number, leaseMs: number): Promise<JobRow[]> {
-    if (!job.contentHash || limit <= 0) return [];
+  async claimMergeable(like: JobRow, owner: string, now: number, limit: number, leaseMs: number): Promise<JobRow[]> {
+    if (!like.mergeKey || limit <= 0) return [];
+    const clock = this.leaseClock();
     const similar = this.lockForClaim(
       this.db
         .selectFrom('jobs')
         .select('id')
-        .where('contentHash', '=', job.contentHash)
+        .where('contentHash', '=', like.mergeKey)
         .where('kind', '=', 'send')
         .where('state', '=', 'ready')
-        .where('channel', '=', job.channel)
-        .where('destination', '=', job.destination)
+        .where('channel', '=', like.channel)
+        .where('destination', '=', like.destination)
         .where('runAt', '<=', now)
-        .where('id', '!=', job.id)
+        .where('sendStartedAt', 'is', null)
+        .where('id', '!=', like.id)
         .orderBy('runAt')
         .limit(limit),
     );
     const rows = await this.db
       .updateTable('jobs')
-      .set({ state: 'leased', leaseOwner: owner, leaseUntil: now + leaseMs, attempts: sql`attempts + 1` })
+      .set({ state: 'leased', leaseOwner: owner, leaseUntil: sql`${clock} + ${leaseMs}`, leaseToken: sql`lease_token + 1`, attempts: sql`attempts + 1` })
       .where('id', 'in', similar)
       .returningAll()
       .execute();
     return rows.map(toJob);
   }
 
-  async completeJobs(ids: string[]): Promise<void> {
-    for (const part of chunks(ids)) await this.db.deleteFrom('jobs').where('id', 'in', part).execute();
-  }
-
-  async rescheduleJobs(ids: string[], runAt: number, lastError: string | null): Promise<void> {
-    for (const part of chunks(ids)) {
-      await this.db.updateTable('jobs').set({ state: 'ready', runAt, leaseOwner: null, leaseUntil: null, lastError }).where('id', 'in', part).execute();
+  async renew(owner: string, fences: Fence[], leaseMs: number): Promise<Set<string>> {
+    const held = new Set<string>();
+    if (fences.length === 0) return held;
+    const clock = this.leaseClock();
+    for (const part of chunks(fences)) {
+      const rows = await this.db
+        .updateTable('jobs')
+        .set({ leaseUntil: sql`${clock} + ${leaseMs}` })
+        .where('state', '=', 'leased')
+        .where('leaseOwner', '=', owner)
+        .where((eb) => eb.or(part.map((f) => eb.and([eb('id', '=', f.id), eb('leaseToken', '=', f.token)]))))
+        .returning('id')
+        .execute();
+      for (const r of rows) held.add(r.id);
     }
+    return held;
   }
 
-  async markSendStarted(ids: string[], at: number | null): Promise<void> {
-    for (const part of chunks(ids)) await this.db.updateTable('jobs').set({ sendStartedAt: at }).where('id', 'in', part).execute();
+  // ── units of work ─────────────────────────────────────────────────────
+
+  transact<T>(fences: Fence[] | null, now: number, work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.inTransaction(async (trx) => {
+      if (fences && fences.length > 0) {
+        const ids = [...new Set(fences.map((f) => f.id))].sort();
+        const rows = await this.lockForUpdate(trx.selectFrom('jobs').select(['id', 'leaseToken', 'state']).where('id', 'in', ids)).execute();
+        const held = new Map(rows.map((r) => [r.id, r]));
+        const lost = fences.filter((f) => {
+          const r = held.get(f.id);
+          return r?.state !== 'leased' || Number(r.leaseToken) !== f.token;
+        });
+        if (lost.length) throw new LeaseLost(lost.map((f) => f.id));
+      }
+      const tx = new KyselyTx(this.kind, trx as Transaction<Database>, now, (qb) => this.lockForUpdate(qb), (keys) => this.ensurePacingRows(trx, keys, now));
+      const result = await work(tx);
+      await tx.settleTouched();
+      return result;
+    });
   }
 
-  async addJobs(jobs: NewJob[], now: number): Promise<void> {
-    for (const part of chunks(jobs)) await this.db.insertInto('jobs').values(part.map((j) => jobRecord(j, now))).execute();
+  async probe(): Promise<void> {
+    const value = String(Date.now());
+    await this.db
+      .insertInto('meta')
+      .values({ key: 'probe', value })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+      .execute();
   }
 
-  async recordAttempts(attempts: AttemptRecord[]): Promise<void> {
-    for (const part of chunks(attempts)) if (part.length) await this.db.insertInto('attempts').values(part).execute();
-  }
-
-  async setCallbackState(notificationId: string, state: NotificationRow['callbackState']): Promise<void> {
-    await this.db.updateTable('notifications').set({ callbackState: state }).where('id', '=', notificationId).execute();
-  }
-
-  async claimCallback(notificationId: string): Promise<boolean> {
-    const res = await this.db
-      .updateTable('notifications')
-      .set({ callbackState: 'scheduled' })
-      .where('id', '=', notificationId)
-      .where('callbackState', '=', 'pending')
+  async queueStats(now: number): Promise<{ depth: number; oldestAgeMs: number; dead: number }> {
+    const row = await this.db
+      .selectFrom('jobs')
+      .select((eb) => [eb.fn.countAll<number>().as('depth'), eb.fn.min<number>('createdAt').as('oldest')])
+      .where('kind', 'in', ['send', 'resolve'])
+      .where('state', '!=', 'dead')
       .executeTakeFirst();
+    const dead = await this.db
+      .selectFrom('jobs')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('state', '=', 'dead')
+      .executeTakeFirst();
+    const depth = Number(row?.depth ?? 0);
+    return {
+      depth,
+      oldestAgeMs: depth > 0 && row?.oldest !== null && row?.oldest !== undefined ? Math.max(0, now - Number(row.oldest)) : 0,
+      dead: Number(dead?.n ?? 0),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
+
+async function readDeliveries(db: Kysely<Database>, q: DeliveryQuery): Promise<DeliveryRow[]> {
+  const base = db
+    .selectFrom('deliveries')
+    .selectAll()
+    .$if(q.notificationId !== undefined, (qb) => qb.where('notificationId', '=', q.notificationId!))
+    .$if(q.statuses !== undefined, (qb) => qb.where('status', 'in', [...q.statuses!]))
+    .$if(q.task !== undefined, (qb) => qb.where('destination', '=', q.task!.destination))
+    .$if(q.task?.taskId !== undefined, (qb) => qb.where('taskId', '=', q.task!.taskId!))
+    .$if(q.task?.processQueryKey !== undefined, (qb) => qb.where('processQueryKey', '=', q.task!.processQueryKey!))
+    .$if(q.unresolved === true, (qb) => qb.where('recipientKind', '=', 'mobile').where('userid', 'is', null))
+    .orderBy('id');
+  const lists: [('id' | 'jobId'), string[] | undefined][] = [
+    ['id', q.ids],
+    ['jobId', q.jobIds],
+  ];
+  for (const [column, values] of lists) {
+    if (values === undefined) continue;
+    const out: DeliveryRow[] = [];
+    for (const part of chunks(values)) out.push(...(await base.where(column, 'in', part).execute()).map(toDelivery));
+    return out.sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+  return (await base.execute()).map(toDelivery);
+}
+
+async function readJobs(db: Kysely<Database>, q: JobQuery): Promise<JobRow[]> {
+  let query = db.selectFrom('jobs').selectAll('jobs').orderBy('jobs.createdAt').orderBy('jobs.id');
+  if (q.notificationId) query = query.where('jobs.notificationId', '=', q.notificationId);
+  if (q.kinds) query = query.where('jobs.kind', 'in', q.kinds);
+  if (q.states) query = query.where('jobs.state', 'in', q.states);
+  if (q.ids) query = query.where('jobs.id', 'in', q.ids.length ? q.ids : ['']);
+  if (q.apiKey) query = query.innerJoin('notifications', 'notifications.id', 'jobs.notificationId').where('notifications.apiKey', '=', q.apiKey);
+  if (q.limit) query = query.limit(q.limit);
+  return (await query.execute()).map(toJob);
+}
+
+const COUNTERS_EXPIRED = (now: number) => sql<number>`case when counters.expires_at > ${now} then counters.value else 0 end`;
+
+/** A unit of work over one transaction (see Tx). */
+class KyselyTx implements Tx {
+  /** Notifications whose deliveries moved: their status (and events) are brought up to date before commit. */
+  private readonly touched = new Set<string>();
+
+  constructor(
+    private readonly dialect: 'sqlite' | 'postgres',
+    private readonly trx: Transaction<Database>,
+    readonly now: number,
+    private readonly lock: <T extends keyof Database, O>(qb: SelectQueryBuilder<Database, T, O>) => SelectQueryBuilder<Database, T, O>,
+    private readonly ensurePacingRows: (keys: string[]) => Promise<void>,
+  ) {}
+
+  async notification(id: string): Promise<NotificationRow | undefined> {
+    const row = await this.trx.selectFrom('notifications').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toNotification(row) : undefined;
+  }
+
+  deliveries(q: DeliveryQuery): Promise<DeliveryRow[]> {
+    return readDeliveries(this.trx, q);
+  }
+
+  async move(ids: string[], name: MoveName, fields: DeliveryFields = {}): Promise<DeliveryRow[]> {
+    const m = MOVES[name];
+    const changed = await this.update(ids, { ...fields, status: m.to }, m.from);
+    this.log(changed, m.to, fields.reason ?? null);
+    for (const d of changed) this.touched.add(d.notificationId);
+    return changed;
+  }
+
+  async patch(ids: string[], fields: DeliveryFields, onlyIn: readonly string[]): Promise<DeliveryRow[]> {
+    const changed = await this.update(ids, fields, onlyIn);
+    // A tracking handle decides whether a sent delivery is settled.
+    if ('taskId' in fields || 'processQueryKey' in fields) for (const d of changed) this.touched.add(d.notificationId);
+    return changed;
+  }
+
+  private async update(ids: string[], fields: DeliveryFields & { status?: string }, onlyIn: readonly string[]): Promise<DeliveryRow[]> {
+    if (ids.length === 0) return [];
+    const { addAttempt, ambiguous, ...rest } = fields;
+    const set: Record<string, unknown> = { ...rest, updatedAt: this.now };
+    if (ambiguous !== undefined) set.ambiguous = ambiguous ? 1 : 0;
+    const out: DeliveryRow[] = [];
+    for (const part of chunks([...new Set(ids)])) {
+      const rows = await this.trx
+        .updateTable('deliveries')
+        .set(set)
+        .$if(addAttempt === true, (qb) => qb.set({ attempts: sql`attempts + 1` }))
+        .where('id', 'in', part)
+        .where('status', 'in', [...onlyIn])
+        .returningAll()
+        .execute();
+      out.push(...rows.map(toDelivery));
+    }
+    return out.sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  /** One history line per notification and move, not per row: cheap enough for a 5 000-recipient notification. */
+  private pendingLog: { notificationId: string; status: string; reason: string | null; ids: string[] }[] = [];
+  private log(rows: DeliveryRow[], status: string, reason: string | null): void {
+    const byNotification = new Map<string, string[]>();
+    for (const d of rows) byNotification.set(d.notificationId, [...(byNotification.get(d.notificationId) ?? []), d.id]);
+    for (const [notificationId, ids] of byNotification) this.pendingLog.push({ notificationId, status, reason, ids });
+  }
+
+  async requestRecall(notificationId: string): Promise<boolean> {
+    const res = await this.trx.updateTable('notifications').set({ recalledAt: this.now }).where('id', '=', notificationId).where('recalledAt', 'is', null).executeTakeFirst();
+    this.touched.add(notificationId);
     return Number(res.numUpdatedRows) === 1;
   }
 
-  async markRecalled(notificationId: string, at: number): Promise<void> {
-    await this.db.updateTable('notifications').set({ recalledAt: at }).where('id', '=', notificationId).execute();
+  async addJobs(jobs: NewJob[]): Promise<void> {
+    for (const part of chunks(jobs)) {
+      if (part.length === 0) continue;
+      await this.trx
+        .insertInto('jobs')
+        .values(part.map((j) => jobRecord(j, this.now)))
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
+    }
   }
 
-  async counters(keys: string[], now: number): Promise<Map<string, number>> {
+  jobs(q: JobQuery): Promise<JobRow[]> {
+    return readJobs(this.trx, q);
+  }
+
+  async complete(jobIds: string[]): Promise<void> {
+    for (const part of chunks(jobIds)) await this.trx.deleteFrom('jobs').where('id', 'in', part).execute();
+  }
+
+  async reschedule(jobIds: string[], runAt: number, opts: RescheduleOptions = {}): Promise<void> {
+    for (const part of chunks(jobIds)) {
+      await this.trx
+        .updateTable('jobs')
+        .set({ state: 'ready', runAt, leaseOwner: null, leaseUntil: null })
+        .$if(opts.slotAt !== undefined, (qb) => qb.set({ slotAt: opts.slotAt! }))
+        .$if(opts.lastError !== undefined, (qb) => qb.set({ lastError: opts.lastError! }))
+        .$if(opts.clearSendStarted === true, (qb) => qb.set({ sendStartedAt: null }))
+        .$if(opts.countFailure === true, (qb) => qb.set({ failures: sql`failures + 1` }))
+        .where('id', 'in', part)
+        .execute();
+    }
+  }
+
+  async startSend(jobIds: string[]): Promise<void> {
+    for (const part of chunks(jobIds)) {
+      await this.trx
+        .updateTable('jobs')
+        .set({ sendStartedAt: this.now, sendAttempts: sql`send_attempts + 1`, slotAt: null })
+        .where('id', 'in', part)
+        .execute();
+    }
+  }
+
+  async kill(jobIds: string[], reason: string): Promise<void> {
+    for (const part of chunks(jobIds)) {
+      await this.trx
+        .updateTable('jobs')
+        .set({ state: 'dead', deadAt: this.now, lastError: reason, leaseOwner: null, leaseUntil: null })
+        .where('id', 'in', part)
+        .execute();
+    }
+  }
+
+  async revive(jobs: { id: string; payload: unknown }[], runAt: number): Promise<JobRow[]> {
+    const out: JobRow[] = [];
+    for (const j of jobs) {
+      const rows = await this.trx
+        .updateTable('jobs')
+        .set({ state: 'ready', runAt, deadAt: null, failures: 0, sendAttempts: 0, sendStartedAt: null, slotAt: null, payload: JSON.stringify(j.payload) })
+        .where('id', '=', j.id)
+        .where('state', '=', 'dead')
+        .returningAll()
+        .execute();
+      out.push(...rows.map(toJob));
+    }
+    return out;
+  }
+
+  async counters(keys: string[]): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     for (const part of chunks(keys)) {
-      const rows = await this.db.selectFrom('counters').selectAll().where('key', 'in', part).where('expiresAt', '>', now).execute();
+      const rows = await this.lock(this.trx.selectFrom('counters').selectAll().where('key', 'in', part).where('expiresAt', '>', this.now)).execute();
       for (const r of rows) out.set(r.key, Number(r.value));
     }
     return out;
   }
 
-  async incrementCounters(keys: string[], expiresAt: number, now: number): Promise<void> {
-    const counts = new Map<string, number>();
-    for (const k of keys) counts.set(k, (counts.get(k) ?? 0) + 1);
-    const rows = [...counts].map(([key, value]) => ({ key, value, expiresAt }));
+  async addToCounters(deltas: Map<string, number>, expiresAt: number): Promise<void> {
+    const rows = [...deltas].filter(([, v]) => v !== 0).map(([key, value]) => ({ key, value, expiresAt }));
+    // An expired count starts again from zero; a count never goes below zero.
+    const greatest = sql.raw(this.dialect === 'postgres' ? 'greatest' : 'max');
     for (const part of chunks(rows)) {
-      await this.db
+      await this.trx
         .insertInto('counters')
         .values(part)
         .onConflict((oc) =>
           oc.column('key').doUpdateSet({
-            value: sql`case when counters.expires_at > ${now} then counters.value + excluded.value else excluded.value end`,
+            value: sql`${greatest}(0, ${COUNTERS_EXPIRED(this.now)} + excluded.value)`,
             expiresAt: (eb) => eb.ref('excluded.expiresAt'),
           }),
         )
         .execute();
+      const negative = part.filter((r) => r.value < 0).map((r) => r.key);
+      if (negative.length) await this.trx.updateTable('counters').set({ value: 0 }).where('key', 'in', negative).where('value', '<', 0).execute();
     }
   }
 
-  async queueStats(now: number): Promise<{ depth: number; oldestAgeMs: number }> {
-    const row = await this.db
-      .selectFrom('jobs')
-      .select((eb) => [eb.fn.countAll<number>().as('depth'), eb.fn.min<number>('createdAt').as('oldest')])
-      .where('kind', '=', 'send')
-      .executeTakeFirst();
-    const depth = Number(row?.depth ?? 0);
-    return { depth, oldestAgeMs: depth > 0 && row?.oldest !== null && row?.oldest !== undefined ? Math.max(0, now - Number(row.oldest)) : 0 };
+  async recordAttempts(attempts: AttemptRecord[]): Promise<void> {
+    for (const part of chunks(attempts)) if (part.length) await this.trx.insertInto('attempts').values(part).execute();
   }
 
-  async close(): Promise<void> {
-    await this.db.destroy();
+  async event(id: string): Promise<EventRow | undefined> {
+    const row = await this.trx.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toEvent(row) : undefined;
+  }
+
+  async events(notificationId: string): Promise<EventRow[]> {
+    return (await this.trx.selectFrom('events').selectAll().where('notificationId', '=', notificationId).orderBy('at').orderBy('id').execute()).map(toEvent);
+  }
+
+  async updateEvent(id: string, patch: Partial<Pick<EventRow, 'body' | 'callbackState' | 'callbackAttempts' | 'callbackError' | 'deliveredAt'>>): Promise<void> {
+    await this.trx.updateTable('events').set(patch).where('id', '=', id).execute();
+  }
+
+  async pacing(keys: string[]): Promise<Map<string, string>> {
+    const sorted = [...new Set(keys)].sort();
+    await this.ensurePacingRows(sorted);
+    const rows = await this.lock(this.trx.selectFrom('pacing').selectAll().where('key', 'in', sorted).orderBy('key')).execute();
+    return new Map(rows.map((r) => [r.key, r.state]));
+  }
+
+  async savePacing(states: Map<string, string>): Promise<void> {
+    for (const [key, state] of states) {
+      await this.trx
+        .insertInto('pacing')
+        .values({ key, state, updatedAt: this.now })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ state, updatedAt: this.now }))
+        .execute();
+    }
+  }
+
+  /**
+   * The outbox: for every notification whose deliveries moved, derive its status; a change is written with an event
+   * (and a callback job when it has a callback URL) in this same transaction, so no outcome commits without its
+   * callback being scheduled, and no callback is scheduled for an outcome that did not commit.
+   */
+  async settleTouched(): Promise<void> {
+    for (const part of chunks(this.pendingLog, 200)) {
+      if (part.length === 0) continue;
+      await this.trx
+        .insertInto('delivery_log')
+        .values(part.map((l) => ({ id: newId('log'), notificationId: l.notificationId, at: this.now, status: l.status, reason: l.reason, deliveryIds: JSON.stringify(l.ids) })))
+        .execute();
+    }
+    this.pendingLog = [];
+    for (const id of this.touched) {
+      const n = await this.notification(id);
+      if (!n) continue;
+      const c = await this.trx
+        .selectFrom('deliveries')
+        .select((eb) => [
+          eb.fn.countAll<number>().as('total'),
+          eb.fn.sum<number>(eb.case().when(eb.and([eb('status', '=', 'queued'), eb('attempts', '=', 0)])).then(1).else(0).end()).as('untouched'),
+          eb.fn.sum<number>(eb.case().when(settledSql(eb)).then(0).else(1).end()).as('unsettled'),
+          eb.fn.sum<number>(eb.case().when('status', '=', 'recalled').then(1).else(0).end()).as('recalled'),
+        ])
+        .where('notificationId', '=', id)
+        .executeTakeFirstOrThrow();
+      const status = notificationStatus(
+        { total: Number(c.total), untouched: Number(c.untouched ?? 0), unsettled: Number(c.unsettled ?? 0), recalled: Number(c.recalled ?? 0) },
+        n.status,
+        n.recalledAt !== null,
+      );
+      if (status === n.status) continue;
+      await this.trx.updateTable('notifications').set({ status }).where('id', '=', id).execute();
+      const updated: NotificationRow = { ...n, status };
+      const eventId = newId('evt');
+      const type = `notification.${status}`;
+      const deliveries = await this.deliveries({ notificationId: id });
+      const events = await this.trx.selectFrom('events').selectAll().where('notificationId', '=', id).orderBy('at').execute();
+      const deadJobs = await this.jobs({ notificationId: id, states: ['dead'] });
+      const at = this.now;
+      const body = JSON.stringify({ eventId, type, at: new Date(at).toISOString(), notification: notificationView(updated, deliveries, { events: events.map(toEvent), deadJobs }) });
+      await this.trx
+        .insertInto('events')
+        .values({ id: eventId, notificationId: id, type, at, body, callbackState: n.callbackUrl ? 'pending' : 'none', callbackAttempts: 0, callbackError: null, deliveredAt: null })
+        .execute();
+      if (n.callbackUrl)
+        await this.addJobs([{ id: `cbk_${eventId}`, kind: 'callback', notificationId: id, channel: null, destination: null, mergeKey: null, runAt: at, payload: { eventId } }]);
+    }
+    this.touched.clear();
   }
 }

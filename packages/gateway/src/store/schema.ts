@@ -1,6 +1,5 @@
-import { type Kysely, sql } from 'kysely';
+/** Tables as Kysely sees them (camelCase; the CamelCasePlugin maps them to snake_case columns). */
 
-/** Tables as Kysely sees them (camelCase; the CamelCasePlugin maps to snake_case columns). */
 export interface NotificationsTable {
   id: string;
   apiKey: string;
@@ -11,8 +10,10 @@ export interface NotificationsTable {
   createdAt: number;
   sendAt: number;
   callbackUrl: string | null;
+  /** Unused since 0002 (callback state lives on events); kept so an older release can still read the table. */
   callbackState: string;
   recalledAt: number | null;
+  status: string;
 }
 
 export interface DeliveriesTable {
@@ -31,6 +32,7 @@ export interface DeliveriesTable {
   ambiguous: number;
   jobId: string;
   updatedAt: number;
+  recallError: string | null;
 }
 
 export interface JobsTable {
@@ -39,16 +41,23 @@ export interface JobsTable {
   notificationId: string;
   channel: string | null;
   destination: string | null;
+  /** The merge key (named content_hash since the first release). */
   contentHash: string | null;
   state: string;
   runAt: number;
   leaseUntil: number | null;
   leaseOwner: string | null;
+  /** Claims (named attempts since the first release). */
   attempts: number;
   createdAt: number;
   sendStartedAt: number | null;
   payload: string;
   lastError: string | null;
+  leaseToken: number;
+  sendAttempts: number;
+  failures: number;
+  slotAt: number | null;
+  deadAt: number | null;
 }
 
 export interface AttemptsTable {
@@ -66,103 +75,46 @@ export interface CountersTable {
   expiresAt: number;
 }
 
+export interface EventsTable {
+  id: string;
+  notificationId: string;
+  type: string;
+  at: number;
+  body: string | null;
+  callbackState: string;
+  callbackAttempts: number;
+  callbackError: string | null;
+  deliveredAt: number | null;
+}
+
+export interface PacingTable {
+  key: string;
+  state: string;
+  updatedAt: number;
+}
+
+export interface DeliveryLogTable {
+  id: string;
+  notificationId: string;
+  at: number;
+  status: string;
+  reason: string | null;
+  deliveryIds: string;
+}
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
 export interface Database {
   notifications: NotificationsTable;
   deliveries: DeliveriesTable;
   jobs: JobsTable;
   attempts: AttemptsTable;
   counters: CountersTable;
-}
-
-/** Creates the tables and indexes if they are missing; the same DDL serves SQLite and PostgreSQL. */
-export async function migrate(db: Kysely<Database>): Promise<void> {
-  const ms = 'bigint' as const;
-  await db.schema
-    .createTable('notifications')
-    .ifNotExists()
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('api_key', 'text', (c) => c.notNull())
-    .addColumn('idempotency_key', 'text')
-    .addColumn('request_hash', 'text', (c) => c.notNull())
-    .addColumn('app', 'text')
-    .addColumn('request', 'text', (c) => c.notNull())
-    .addColumn('created_at', ms, (c) => c.notNull())
-    .addColumn('send_at', ms, (c) => c.notNull())
-    .addColumn('callback_url', 'text')
-    .addColumn('callback_state', 'text', (c) => c.notNull().defaultTo('none'))
-    .addColumn('recalled_at', ms)
-    .execute();
-  await db.schema
-    .createIndex('notifications_idempotency')
-    .ifNotExists()
-    .unique()
-    .on('notifications')
-    .columns(['api_key', 'idempotency_key'])
-    .execute();
-  await db.schema.createIndex('notifications_created').ifNotExists().on('notifications').columns(['created_at']).execute();
-
-  await db.schema
-    .createTable('deliveries')
-    .ifNotExists()
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('notification_id', 'text', (c) => c.notNull())
-    .addColumn('channel', 'text', (c) => c.notNull())
-    .addColumn('destination', 'text', (c) => c.notNull())
-    .addColumn('recipient', 'text', (c) => c.notNull())
-    .addColumn('recipient_kind', 'text', (c) => c.notNull())
-    .addColumn('userid', 'text')
-    .addColumn('status', 'text', (c) => c.notNull())
-    .addColumn('reason', 'text')
-    .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
-    .addColumn('task_id', 'text')
-    .addColumn('process_query_key', 'text')
-    .addColumn('ambiguous', 'integer', (c) => c.notNull().defaultTo(0))
-    .addColumn('job_id', 'text', (c) => c.notNull())
-    .addColumn('updated_at', ms, (c) => c.notNull())
-    .execute();
-  await db.schema.createIndex('deliveries_notification').ifNotExists().on('deliveries').columns(['notification_id']).execute();
-  await db.schema.createIndex('deliveries_job').ifNotExists().on('deliveries').columns(['job_id']).execute();
-
-  await db.schema
-    .createTable('jobs')
-    .ifNotExists()
-    .addColumn('id', 'text', (c) => c.primaryKey())
-    .addColumn('kind', 'text', (c) => c.notNull())
-    .addColumn('notification_id', 'text', (c) => c.notNull())
-    .addColumn('channel', 'text')
-    .addColumn('destination', 'text')
-    .addColumn('content_hash', 'text')
-    .addColumn('state', 'text', (c) => c.notNull())
-    .addColumn('run_at', ms, (c) => c.notNull())
-    .addColumn('lease_until', ms)
-    .addColumn('lease_owner', 'text')
-    .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
-    .addColumn('created_at', ms, (c) => c.notNull())
-    .addColumn('send_started_at', ms)
-    .addColumn('payload', 'text', (c) => c.notNull())
-    .addColumn('last_error', 'text')
-    .execute();
-  await db.schema.createIndex('jobs_due').ifNotExists().on('jobs').columns(['state', 'run_at']).execute();
-  await db.schema.createIndex('jobs_similar').ifNotExists().on('jobs').columns(['content_hash', 'state']).execute();
-
-  await db.schema
-    .createTable('attempts')
-    .ifNotExists()
-    .addColumn('job_id', 'text', (c) => c.notNull())
-    .addColumn('at', ms, (c) => c.notNull())
-    .addColumn('outcome', 'text', (c) => c.notNull())
-    .addColumn('code', 'text')
-    .addColumn('message', 'text')
-    .addColumn('duration_ms', 'integer', (c) => c.notNull())
-    .execute();
-  await db.schema.createIndex('attempts_job').ifNotExists().on('attempts').columns(['job_id']).execute();
-
-  await db.schema
-    .createTable('counters')
-    .ifNotExists()
-    .addColumn('key', 'text', (c) => c.primaryKey())
-    .addColumn('value', 'integer', (c) => c.notNull())
-    .addColumn('expires_at', ms, (c) => c.notNull())
-    .execute();
-  void sql;
+  events: EventsTable;
+  pacing: PacingTable;
+  delivery_log: DeliveryLogTable;
+  meta: MetaTable;
 }

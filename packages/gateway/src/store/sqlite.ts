@@ -1,32 +1,33 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
-import { CamelCasePlugin, Kysely, type SelectQueryBuilder, SqliteDialect } from 'kysely';
+import type BetterSqlite3 from 'better-sqlite3';
+import { CamelCasePlugin, Kysely, Migrator, type RawBuilder, type SelectQueryBuilder, SqliteDialect, sql } from 'kysely';
+import type { NotificationRow } from '../domain/records.js';
 import { KyselyStore, toNotification } from './kysely-store.js';
-import { type Database as Schema, migrate, type NotificationsTable } from './schema.js';
-import type { AcceptInput, AcceptResult, NotificationRow } from './types.js';
+import { migrations } from './migrations/index.js';
+import type { Database as Schema, NotificationsTable } from './schema.js';
+import type { AcceptInput, AcceptResult } from './types.js';
 
 /**
- * The embedded store: one SQLite file in WAL mode. Accepting is the hot path (every POST), so it runs as one
- * synchronous better-sqlite3 transaction over cached prepared statements; everything else goes through Kysely.
- * That is safe because Kysely never holds a transaction open on this connection (its statements auto-commit), so a
- * synchronous transaction here cannot interleave with one of its.
+ * The embedded store: one SQLite file in WAL mode, one connection. Every use of it, Kysely's and the prepared
+ * statements of the accept path alike, holds Kysely's connection mutex, so a transaction is never interleaved with
+ * another caller's statements. Write transactions begin IMMEDIATE: a second process on the same file waits for the
+ * write lock instead of failing half-way.
  */
 export class SqliteStore extends KyselyStore {
   readonly kind = 'sqlite' as const;
   private readonly acceptTx: (inputs: AcceptInput[]) => AcceptResult[];
-  private readonly sqlite: Database.Database;
-
+  private readonly sqlite: BetterSqlite3.Database;
   private readonly fullSyncAccepts: boolean;
 
-  private constructor(db: Kysely<Schema>, sqlite: Database.Database, fullSyncAccepts: boolean) {
+  private constructor(db: Kysely<Schema>, sqlite: BetterSqlite3.Database, fullSyncAccepts: boolean) {
     super(db);
     this.fullSyncAccepts = fullSyncAccepts;
     this.sqlite = sqlite;
     const byKey = sqlite.prepare('SELECT * FROM notifications WHERE api_key = ? AND idempotency_key = ?');
     const insertNotification = sqlite.prepare(
-      `INSERT INTO notifications (id, api_key, idempotency_key, request_hash, app, request, created_at, send_at, callback_url, callback_state)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO notifications (id, api_key, idempotency_key, request_hash, app, request, created_at, send_at, callback_url, callback_state, status)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'none', 'queued')`,
     );
     const insertDelivery = sqlite.prepare(
       `INSERT INTO deliveries (id, notification_id, channel, destination, recipient, recipient_kind, userid, status, attempts, ambiguous, job_id, updated_at)
@@ -52,11 +53,10 @@ export class SqliteStore extends KyselyStore {
             return { created: false, notification: row, conflict: row.requestHash !== n.requestHash };
           }
         }
-        const callbackState = n.callbackUrl ? 'pending' : 'none';
-        insertNotification.run(n.id, n.apiKey, n.idempotencyKey, n.requestHash, n.app, JSON.stringify(n.request), n.createdAt, n.sendAt, n.callbackUrl, callbackState);
+        insertNotification.run(n.id, n.apiKey, n.idempotencyKey, n.requestHash, n.app, JSON.stringify(n.request), n.createdAt, n.sendAt, n.callbackUrl);
         for (const d of input.deliveries) insertDelivery.run(d.id, d.notificationId, d.channel, d.destination, d.recipient, d.recipientKind, d.userid, d.jobId, now);
-        for (const j of input.jobs) insertJob.run(j.id, j.kind, j.notificationId, j.channel, j.destination, j.contentHash, j.runAt, now, JSON.stringify(j.payload));
-        const row: NotificationRow = { ...n, callbackState, recalledAt: null };
+        for (const j of input.jobs) insertJob.run(j.id, j.kind, j.notificationId, j.channel, j.destination, j.mergeKey, j.runAt, now, JSON.stringify(j.payload));
+        const row: NotificationRow = { ...n, status: 'queued', recalledAt: null };
         if (n.idempotencyKey !== null) seen.set(`${n.apiKey}\u0000${n.idempotencyKey}`, row);
         return { created: true, notification: row };
       });
@@ -67,33 +67,69 @@ export class SqliteStore extends KyselyStore {
    * synchronous 'full' (default): an accept is on disk (fsync) before the sender hears "accepted", surviving power
    * loss. The dispatcher's own bookkeeping runs at NORMAL either way: in WAL mode that survives a process crash, and
    * what a power loss could undo (a lease, a "send started") only leads to a check or a resend that DingTalk's
-   * duplicate filter and msgUuid absorb; it spares the send path an fsync per statement (bench/gateway-latency.ts).
-   * 'normal': accepts too, for more ingest (bench/gateway-ingest.ts), at the risk of losing the last accepts on
-   * power loss.
+   * duplicate filter and msgUuid absorb. 'normal': accepts too, for more ingest, at the risk of losing the last
+   * accepts on power loss.
    */
   static async open(path: string, opts: { synchronous?: 'full' | 'normal' } = {}): Promise<SqliteStore> {
+    let Database: typeof BetterSqlite3;
+    try {
+      Database = (await import('better-sqlite3')).default;
+    } catch {
+      throw new Error('store.sqlite: the better-sqlite3 package is not installed (npm install better-sqlite3), or use store.postgres');
+    }
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const sqlite = new Database(path);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }), plugins: [new CamelCasePlugin()] });
-    await migrate(db);
+    const { error } = await new Migrator({ db, provider: migrations }).migrateToLatest();
+    if (error) {
+      await db.destroy();
+      throw new Error(`store.sqlite: migrating ${path} failed: ${(error as Error).message}`);
+    }
     return new SqliteStore(db, sqlite, opts.synchronous !== 'normal');
   }
 
   protected override async acceptBatch(inputs: AcceptInput[]): Promise<AcceptResult[]> {
-    if (!this.fullSyncAccepts) return this.acceptTx(inputs);
-    // Synchronous, so nothing else runs on this connection in between; group commit makes it one fsync per batch.
-    this.sqlite.pragma('synchronous = FULL');
-    try {
-      return this.acceptTx(inputs);
-    } finally {
-      this.sqlite.pragma('synchronous = NORMAL');
-    }
+    // Holds the connection, so no transaction of Kysely's is open on it meanwhile; synchronous from here on.
+    return this.db.connection().execute(async () => {
+      if (!this.fullSyncAccepts) return this.acceptTx(inputs);
+      // Group commit makes this one fsync per batch.
+      this.sqlite.pragma('synchronous = FULL');
+      try {
+        return this.acceptTx(inputs);
+      } finally {
+        this.sqlite.pragma('synchronous = NORMAL');
+      }
+    });
+  }
+
+  protected inTransaction<T>(fn: (trx: Kysely<Schema>) => Promise<T>): Promise<T> {
+    return this.db.connection().execute(async (conn) => {
+      await sql`begin immediate`.execute(conn);
+      try {
+        const result = await fn(conn);
+        await sql`commit`.execute(conn);
+        return result;
+      } catch (err) {
+        if (this.sqlite.inTransaction) await sql`rollback`.execute(conn);
+        throw err;
+      }
+    });
   }
 
   protected lockForClaim<O>(qb: SelectQueryBuilder<Schema, 'jobs', O>): SelectQueryBuilder<Schema, 'jobs', O> {
     return qb;
   }
+
+  protected lockForUpdate<T extends keyof Schema, O>(qb: SelectQueryBuilder<Schema, T, O>): SelectQueryBuilder<Schema, T, O> {
+    return qb;
+  }
+
+  protected leaseClock(): RawBuilder<number> {
+    return sql<number>`${Date.now()}`;
+  }
+
+  protected async ensurePacingRows(): Promise<void> {}
 }

@@ -1,87 +1,8 @@
+import type { DeliveryStatus, MoveName, NotificationStatus } from '../domain/delivery-states.js';
+import type { Fence, JobKind, JobRow, JobState, NewJob } from '../domain/jobs.js';
+import type { AttemptRecord, DeliveryFields, DeliveryRow, EventRow, NewDelivery, NewNotification, NotificationRow } from '../domain/records.js';
+
 /** The gateway's storage contract; SQLite (embedded) and PostgreSQL (several instances) implement it. */
-
-export type Channel = 'work_notice' | 'robot' | 'chat' | 'robot_oto';
-
-export const DELIVERY_STATUSES = ['queued', 'sending', 'sent', 'read', 'unread', 'throttled', 'invalid', 'failed', 'recalled'] as const;
-export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
-/** Outcomes that need no more sending or tracking (a later read may still turn unread into read). */
-export const FINAL: ReadonlySet<DeliveryStatus> = new Set(['read', 'unread', 'throttled', 'invalid', 'failed', 'recalled']);
-
-/** Channels whose DingTalk answer is the outcome; work notifications and app-robot messages are tracked after "sent". */
-export const UNTRACKED_CHANNELS: ReadonlySet<Channel> = new Set(['robot', 'chat']);
-
-export function isFinal(d: { status: DeliveryStatus; channel: Channel }): boolean {
-  return FINAL.has(d.status) || (d.status === 'sent' && UNTRACKED_CHANNELS.has(d.channel));
-}
-
-export type RecipientKind = 'userid' | 'mobile' | 'dept' | 'all' | 'robot' | 'chat';
-
-export interface NewNotification {
-  id: string;
-  apiKey: string;
-  idempotencyKey: string | null;
-  /** Hash of the request body, to tell a true retry from a different request reusing a key. */
-  requestHash: string;
-  app: string | null;
-  request: unknown;
-  createdAt: number;
-  sendAt: number;
-  callbackUrl: string | null;
-}
-
-export interface NotificationRow extends NewNotification {
-  /** pending: waiting for the outcome; scheduled: a callback job exists; then delivered or failed. */
-  callbackState: 'none' | 'pending' | 'scheduled' | 'delivered' | 'failed';
-  recalledAt: number | null;
-}
-
-export interface NewDelivery {
-  id: string;
-  notificationId: string;
-  channel: Channel;
-  /** App name (work_notice, chat, robot_oto) or robot name (robot). */
-  destination: string;
-  recipient: string;
-  recipientKind: RecipientKind;
-  userid: string | null;
-  jobId: string;
-}
-
-export interface DeliveryRow extends NewDelivery {
-  status: DeliveryStatus;
-  reason: string | null;
-  attempts: number;
-  taskId: string | null;
-  processQueryKey: string | null;
-  /** A send for this delivery may have reached DingTalk without an answer; DingTalk's duplicate filter then means "already delivered". */
-  ambiguous: boolean;
-  updatedAt: number;
-}
-
-export type JobKind = 'send' | 'track' | 'callback';
-
-export interface NewJob {
-  id: string;
-  kind: JobKind;
-  notificationId: string;
-  channel: Channel | null;
-  destination: string | null;
-  /** Jobs with equal (channel, destination, contentHash) carry the same DingTalk message and may share one call. */
-  contentHash: string | null;
-  runAt: number;
-  payload: unknown;
-}
-
-export interface JobRow extends NewJob {
-  state: 'ready' | 'leased' | 'done';
-  leaseUntil: number | null;
-  leaseOwner: string | null;
-  attempts: number;
-  createdAt: number;
-  /** Set just before a send call; still set when the job is claimed again means the answer was lost. */
-  sendStartedAt: number | null;
-  lastError: string | null;
-}
 
 export interface AcceptInput {
   notification: NewNotification;
@@ -91,33 +12,89 @@ export interface AcceptInput {
 
 export type AcceptResult = { created: true; notification: NotificationRow } | { created: false; notification: NotificationRow; conflict: boolean };
 
-export interface DeliveryPatch {
-  status?: DeliveryStatus;
-  reason?: string | null;
-  userid?: string | null;
-  taskId?: string | null;
-  processQueryKey?: string | null;
-  ambiguous?: boolean;
-  jobId?: string;
-  addAttempt?: boolean;
-}
-
 export interface ListQuery {
   apiKey?: string;
-  status?: 'in_progress' | 'completed';
+  status?: NotificationStatus;
   since?: number;
   limit: number;
   /** The last id of the previous page (ids sort by creation time). */
   cursor?: string;
 }
 
-export interface AttemptRecord {
-  jobId: string;
-  at: number;
-  outcome: 'ok' | 'retry' | 'rate_limited' | 'refresh_token' | 'permanent' | 'ambiguous';
-  code: string | null;
-  message: string | null;
-  durationMs: number;
+export interface DeliveryQuery {
+  ids?: string[];
+  jobIds?: string[];
+  notificationId?: string;
+  statuses?: readonly DeliveryStatus[];
+  /** Deliveries that one DingTalk message carried (a merged message carries several notifications'). */
+  task?: { destination: string; taskId?: string; processQueryKey?: string };
+  /** Only mobiles not yet resolved to a userid. */
+  unresolved?: boolean;
+}
+
+export interface JobQuery {
+  notificationId?: string;
+  kinds?: JobKind[];
+  states?: JobState[];
+  ids?: string[];
+  limit?: number;
+  /** Owner filter: the notifications of this API key. */
+  apiKey?: string;
+}
+
+export interface RescheduleOptions {
+  /** A pacing slot the job now holds; null clears it. */
+  slotAt?: number | null;
+  lastError?: string | null;
+  /** Forget that a send started (it was answered). */
+  clearSendStarted?: boolean;
+  /** Count an unexpected failure (toward the dead-letter limit). */
+  countFailure?: boolean;
+}
+
+/** One unit of work: everything written through it commits together or not at all. */
+export interface Tx {
+  /** The gateway's clock when the unit of work began. */
+  readonly now: number;
+  notification(id: string): Promise<NotificationRow | undefined>;
+  deliveries(q: DeliveryQuery): Promise<DeliveryRow[]>;
+  /**
+   * A status move from the state machine's table (domain/delivery-states.ts), guarded by its from-states: answers
+   * the rows it actually changed (a row another writer already moved elsewhere is left alone).
+   */
+  move(ids: string[], move: MoveName, fields?: DeliveryFields): Promise<DeliveryRow[]>;
+  /** Sets fields without a status change, on rows still in one of `onlyIn`. */
+  patch(ids: string[], fields: DeliveryFields, onlyIn: readonly DeliveryStatus[]): Promise<DeliveryRow[]>;
+  /** Records that a recall was asked for; false when it already was. */
+  requestRecall(notificationId: string): Promise<boolean>;
+  /** Inserts jobs; a job whose id exists already is left as it is (deterministic ids make this idempotent). */
+  addJobs(jobs: NewJob[]): Promise<void>;
+  jobs(q: JobQuery): Promise<JobRow[]>;
+  complete(jobIds: string[]): Promise<void>;
+  reschedule(jobIds: string[], runAt: number, opts?: RescheduleOptions): Promise<void>;
+  /** Marks a send as started (its answer, if lost, is then known to be lost) and counts the attempt. */
+  startSend(jobIds: string[]): Promise<void>;
+  /** Dead letter: kept for an operator, with the reason. */
+  kill(jobIds: string[], reason: string): Promise<void>;
+  /** Dead letters back to ready (an operator's retry), each with its payload as given. */
+  revive(jobs: { id: string; payload: unknown }[], runAt: number): Promise<JobRow[]>;
+  counters(keys: string[]): Promise<Map<string, number>>;
+  addToCounters(deltas: Map<string, number>, expiresAt: number): Promise<void>;
+  recordAttempts(attempts: AttemptRecord[]): Promise<void>;
+  event(id: string): Promise<EventRow | undefined>;
+  events(notificationId: string): Promise<EventRow[]>;
+  updateEvent(id: string, patch: Partial<Pick<EventRow, 'body' | 'callbackState' | 'callbackAttempts' | 'callbackError' | 'deliveredAt'>>): Promise<void>;
+  /** Pacing windows by key (JSON state), locked for this unit of work. */
+  pacing(keys: string[]): Promise<Map<string, string>>;
+  savePacing(states: Map<string, string>): Promise<void>;
+}
+
+/** Thrown when a worker writes on a job whose lease it no longer holds: nothing of the unit of work is written. */
+export class LeaseLost extends Error {
+  override name = 'LeaseLost';
+  constructor(readonly jobIds: string[]) {
+    super(`lease lost on ${jobIds.join(', ')}`);
+  }
 }
 
 export interface Store {
@@ -126,30 +103,23 @@ export interface Store {
   accept(input: AcceptInput): Promise<AcceptResult>;
   getNotification(id: string): Promise<NotificationRow | undefined>;
   listNotifications(q: ListQuery): Promise<NotificationRow[]>;
-  deliveriesOf(notificationId: string): Promise<DeliveryRow[]>;
-  /** The deliveries of several notifications in one query (a page of the list). */
+  deliveries(q: DeliveryQuery): Promise<DeliveryRow[]>;
   deliveriesOfNotifications(notificationIds: string[]): Promise<DeliveryRow[]>;
-  deliveriesOfJobs(jobIds: string[]): Promise<DeliveryRow[]>;
-  deliveriesByIds(ids: string[]): Promise<DeliveryRow[]>;
-  /** Notifications (of the given ids) that still have a delivery without a final outcome (see isFinal). */
-  unsettledNotifications(ids: string[]): Promise<Set<string>>;
-  updateDeliveries(ids: string[], patch: DeliveryPatch, now: number): Promise<void>;
-  /** Leases due jobs (and jobs whose lease ran out: their worker died). */
-  claimJobs(owner: string, now: number, limit: number, leaseMs: number): Promise<JobRow[]>;
-  /** Due ready jobs carrying the same message to the same destination, leased too, for merging into one call. */
-  claimSimilar(job: JobRow, owner: string, now: number, limit: number, leaseMs: number): Promise<JobRow[]>;
-  completeJobs(ids: string[]): Promise<void>;
-  rescheduleJobs(ids: string[], runAt: number, lastError: string | null): Promise<void>;
-  markSendStarted(ids: string[], at: number | null): Promise<void>;
-  addJobs(jobs: NewJob[], now: number): Promise<void>;
-  recordAttempts(attempts: AttemptRecord[]): Promise<void>;
-  setCallbackState(notificationId: string, state: NotificationRow['callbackState']): Promise<void>;
-  /** Moves the callback from pending to scheduled; true for exactly one caller. */
-  claimCallback(notificationId: string): Promise<boolean>;
-  markRecalled(notificationId: string, at: number): Promise<void>;
-  /** Per-destination counters (e.g. messages per user per day) that must survive restarts. */
-  counters(keys: string[], now: number): Promise<Map<string, number>>;
-  incrementCounters(keys: string[], expiresAt: number, now: number): Promise<void>;
-  queueStats(now: number): Promise<{ depth: number; oldestAgeMs: number }>;
+  jobs(q: JobQuery): Promise<JobRow[]>;
+  events(notificationId: string): Promise<EventRow[]>;
+  /**
+   * Leases due jobs (and jobs whose lease ran out: their worker died), bumping each one's fencing token. `exclude`:
+   * jobs this worker is still running (never claimed again by the same worker). Lease times are the store's clock.
+   */
+  claim(owner: string, now: number, limit: number, leaseMs: number, exclude: string[]): Promise<JobRow[]>;
+  /** Due ready send jobs with the same merge key, leased too, to share one call. */
+  claimMergeable(like: JobRow, owner: string, now: number, limit: number, leaseMs: number): Promise<JobRow[]>;
+  /** Extends the leases this worker still holds; answers the ids it holds. */
+  renew(owner: string, fences: Fence[], leaseMs: number): Promise<Set<string>>;
+  /** Runs `work` as one transaction; with fences, only while every one of those leases is still held (else LeaseLost). */
+  transact<T>(fences: Fence[] | null, now: number, work: (tx: Tx) => Promise<T>): Promise<T>;
+  /** A write that proves the store accepts writes now (readiness). */
+  probe(): Promise<void>;
+  queueStats(now: number): Promise<{ depth: number; oldestAgeMs: number; dead: number }>;
   close(): Promise<void>;
 }

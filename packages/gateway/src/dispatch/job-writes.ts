@@ -1,0 +1,97 @@
+import type { DeliveryStatus, MoveName } from '../domain/delivery-states.js';
+import { newId } from '../domain/ids.js';
+import type { NewJob, SendPayload } from '../domain/jobs.js';
+import type { DeliveryRow } from '../domain/records.js';
+import type { Tx } from '../store/types.js';
+import { CHANNEL_DESCRIPTORS, isRecallable } from './channels/index.js';
+
+/** Writes several handlers share, each inside the caller's unit of work. */
+
+const LIVE: DeliveryStatus[] = ['queued', 'sending'];
+
+/** Each job with deliveries left to send runs again at `runAt`; a job with none is done. */
+export async function settleJobs(tx: Tx, jobIds: string[], runAt: number): Promise<void> {
+  const live = await tx.deliveries({ jobIds, statuses: LIVE });
+  const busy = new Set(live.map((d) => d.jobId));
+  await tx.complete(jobIds.filter((id) => !busy.has(id)));
+  await tx.reschedule(
+    jobIds.filter((id) => busy.has(id)),
+    runAt,
+    { slotAt: null, clearSendStarted: true },
+  );
+}
+
+/**
+ * Moves deliveries (from the states `move` allows) to a new send job per notification, due at `runAt`: they leave
+ * the job they were in. Answers the rows moved.
+ */
+export async function moveToNewJob(
+  tx: Tx,
+  rows: DeliveryRow[],
+  move: Extract<MoveName, 'retryLater' | 'heldBack' | 'operatorRetry'> | null,
+  like: { channel: DeliveryRow['channel']; destination: string; mergeKey: string | null; body: Record<string, unknown> },
+  runAt: number,
+  reason: string | null,
+): Promise<DeliveryRow[]> {
+  const byNotification = new Map<string, DeliveryRow[]>();
+  for (const d of rows) byNotification.set(d.notificationId, [...(byNotification.get(d.notificationId) ?? []), d]);
+  const moved: DeliveryRow[] = [];
+  for (const [notificationId, group] of byNotification) {
+    const id = newId('job');
+    const ids = group.map((d) => d.id);
+    const changed = move
+      ? await tx.move(ids, move, { jobId: id, reason, taskId: null, processQueryKey: null })
+      : await tx.patch(ids, { jobId: id, reason }, ['queued']);
+    if (changed.length === 0) continue;
+    const payload: SendPayload = { body: like.body, dueAt: runAt };
+    const job: NewJob = { id, kind: 'send', notificationId, channel: like.channel, destination: like.destination, mergeKey: like.mergeKey, runAt, payload };
+    await tx.addJobs([job]);
+    moved.push(...changed);
+  }
+  return moved;
+}
+
+/**
+ * A recall asked for while these deliveries were being sent is carried out now that DingTalk has answered: a recall
+ * job for each message they went out in (or, where the channel cannot recall, the reason recorded on them).
+ */
+export async function recallIfRequested(tx: Tx, destination: string, sent: DeliveryRow[]): Promise<void> {
+  const byNotification = new Map<string, DeliveryRow[]>();
+  for (const d of sent) byNotification.set(d.notificationId, [...(byNotification.get(d.notificationId) ?? []), d]);
+  for (const [notificationId, rows] of byNotification) {
+    const n = await tx.notification(notificationId);
+    if (!n?.recalledAt) continue;
+    await scheduleRecalls(tx, notificationId, destination, rows);
+  }
+}
+
+/** Recall jobs (deterministic ids: asking twice schedules once) for delivered deliveries of one destination. */
+export async function scheduleRecalls(tx: Tx, notificationId: string, destination: string, delivered: DeliveryRow[]): Promise<number> {
+  let scheduled = 0;
+  const byChannel = new Map<DeliveryRow['channel'], DeliveryRow[]>();
+  for (const d of delivered) byChannel.set(d.channel, [...(byChannel.get(d.channel) ?? []), d]);
+  for (const [channel, rows] of byChannel) {
+    const recall = CHANNEL_DESCRIPTORS[channel].recall;
+    if (!isRecallable(recall)) {
+      await tx.patch(
+        rows.map((d) => d.id),
+        { recallError: recall.unsupported },
+        ['sent', 'unread', 'read'],
+      );
+      continue;
+    }
+    const jobs: NewJob[] = recall.plan(destination, rows).map((payload) => ({
+      id: `rcl_${channel}_${destination}_${payload.taskId ?? payload.processQueryKeys?.join('+')}`,
+      kind: 'recall',
+      notificationId,
+      channel,
+      destination,
+      mergeKey: null,
+      runAt: tx.now,
+      payload,
+    }));
+    await tx.addJobs(jobs);
+    scheduled += jobs.length;
+  }
+  return scheduled;
+}

@@ -1,0 +1,92 @@
+import { DingTalkError } from '@dingpush/dingtalk';
+import { newId } from '../domain/ids.js';
+import { fenceOf, type JobOf, type NewJob } from '../domain/jobs.js';
+import type { DeliveryRow } from '../domain/records.js';
+import { CHANNEL_DESCRIPTORS } from './channels/index.js';
+import { describe } from './describe.js';
+import type { JobContext } from './runtime.js';
+import { work } from './unit-of-work.js';
+
+/**
+ * Resolves a notification's mobiles to userids (the client caches hits and misses; each lookup is paced through
+ * the client's beforeCall hook). Each complete batch (100 for work notifications) goes to a send job of its own as
+ * soon as it is resolved, and the first batch goes after `delivery.firstFlushMs` even when not full, so the first
+ * recipients hear quickly while the rest still share calls. Claimed again after a crash, the job reads only the
+ * mobiles not resolved yet.
+ */
+export async function runResolve(ctx: JobContext, job: JobOf<'resolve'>): Promise<void> {
+  const { rt, signal } = ctx;
+  const p = job.payload;
+  const appName = job.destination!;
+  const app = rt.apps.get(appName);
+  const fence = [fenceOf(job)];
+  const descriptor = CHANNEL_DESCRIPTORS[p.sendChannel];
+  if (!app) {
+    const reason = `app "${appName}" is no longer configured`;
+    await work(rt, fence, async (tx) => {
+      await tx.move((await tx.deliveries({ jobIds: [job.id], statuses: ['queued'] })).map((d) => d.id), 'sendFailed', { reason });
+      await tx.kill([job.id], reason);
+    });
+    return;
+  }
+  const pending = await rt.store.deliveries({ jobIds: [job.id], statuses: ['queued'], unresolved: true });
+  const startedAt = rt.now();
+  let flushedAny = job.claims > 1;
+  let resolved: { row: DeliveryRow; userid: string }[] = [];
+  let unknown: DeliveryRow[] = [];
+
+  const flush = async () => {
+    if (resolved.length === 0 && unknown.length === 0) return;
+    const batch = resolved;
+    const invalid = unknown;
+    resolved = [];
+    unknown = [];
+    await work(rt, fence, async (tx) => {
+      await tx.move(
+        invalid.map((d) => d.id),
+        'unresolvable',
+        { reason: 'no active DingTalk user has this mobile' },
+      );
+      if (batch.length === 0) return;
+      // The batch becomes a send job of its own; a mobile recalled meanwhile is no longer queued and stays out.
+      const sendJob: NewJob = { id: newId('job'), kind: 'send', notificationId: job.notificationId, channel: p.sendChannel, destination: appName, mergeKey: job.mergeKey, runAt: tx.now, payload: { body: p.body, dueAt: p.dueAt } };
+      let moved = 0;
+      for (const { row, userid } of batch) moved += (await tx.patch([row.id], { userid, jobId: sendJob.id }, ['queued'])).length;
+      if (moved > 0) await tx.addJobs([sendJob]);
+    });
+    flushedAny = true;
+    rt.wake();
+  };
+
+  for (const row of pending) {
+    if (signal.aborted) return;
+    let userid: string | null;
+    try {
+      userid = await app.client.getUserIdByMobile(row.recipient);
+    } catch (err) {
+      await flush();
+      if (err instanceof DingTalkError && !err.retryable) {
+        // The app cannot look mobiles up at all (no permission, wrong app): every mobile left fails with the reason.
+        const reason = `mobile lookup failed: ${describe(err)}`;
+        await work(rt, fence, async (tx) => {
+          await tx.move((await tx.deliveries({ jobIds: [job.id], statuses: ['queued'] })).map((d) => d.id), 'sendFailed', { reason });
+          await tx.kill([job.id], reason);
+        });
+        return;
+      }
+      throw err;
+    }
+    if (userid === null) unknown.push(row);
+    else resolved.push({ row, userid });
+    const full = resolved.length >= descriptor.batchLimit;
+    const firstIsDue = !flushedAny && resolved.length > 0 && rt.now() - startedAt >= rt.config.delivery.firstFlushMs;
+    if (full || firstIsDue) await flush();
+  }
+  await flush();
+  await work(rt, fence, async (tx) => {
+    // Anything a concurrent writer left queued here (none normally) is looked at again; otherwise the job is done.
+    const left = await tx.deliveries({ jobIds: [job.id], statuses: ['queued'], unresolved: true });
+    if (left.length) await tx.reschedule([job.id], tx.now);
+    else await tx.complete([job.id]);
+  });
+}

@@ -1,0 +1,218 @@
+import { DingTalkError, DingTalkValidationError } from '@dingpush/dingtalk';
+import type { Channel } from '../domain/delivery-states.js';
+import { newId } from '../domain/ids.js';
+import { fenceOf, type JobOf, type TrackPayload } from '../domain/jobs.js';
+import type { AttemptRecord, DeliveryRow } from '../domain/records.js';
+import type { Tx } from '../store/types.js';
+import { retryDelay, sleep } from './backoff.js';
+import { CHANNEL_DESCRIPTORS, type ChannelDescriptor } from './channels/index.js';
+import type { SendAnswer } from './channels/descriptor.js';
+import { describe } from './describe.js';
+import { moveToNewJob, recallIfRequested, settleJobs } from './job-writes.js';
+import { withTickets } from './pacing-context.js';
+import type { JobContext } from './runtime.js';
+import { work } from './unit-of-work.js';
+
+/** A slot this close is waited for in the handler; a later one reschedules the job, which then holds the slot. */
+const WAIT_IN_HANDLER_MS = 250;
+
+type SendJob = JobOf<'send'>;
+const ids = (rows: { id: string }[]) => rows.map((r) => r.id);
+
+/**
+ * The one send path, for every channel (its descriptor says what differs): read what is still to send, settle lost
+ * answers by the channel's policy, take a slot, move the batch to `sending` under the lease, call DingTalk once, and
+ * record the outcome — every write fenced by the jobs' leases and guarded by the state machine, so a recall or
+ * another lease holder that got there first simply wins.
+ */
+export async function runSend(ctx: JobContext, jobs: SendJob[]): Promise<void> {
+  const { rt } = ctx;
+  const first = jobs[0]!;
+  const d = CHANNEL_DESCRIPTORS[first.channel as Channel];
+  const destination = first.destination!;
+  const fences = jobs.map(fenceOf);
+  const jobIds = ids(jobs);
+  const body = first.payload.body;
+
+  if (!d.configured(rt, destination)) {
+    const reason = `${d.channel === 'robot' ? 'robot' : 'app'} "${destination}" is no longer configured`;
+    await work(rt, fences, async (tx) => {
+      await tx.move(ids(await tx.deliveries({ jobIds, statuses: ['queued', 'sending'] })), 'sendFailed', { reason });
+      await tx.kill(jobIds, reason);
+    });
+    return;
+  }
+
+  let live = await rt.store.deliveries({ jobIds, statuses: ['queued', 'sending'] });
+  // Still `sending` when claimed again: the call's answer was lost (the worker died, or it timed out).
+  const lost = live.filter((x) => x.status === 'sending');
+  if (lost.length) {
+    await work(rt, fences, (tx) => settleLostAnswers(tx, d, lost, 'the worker sending it stopped before DingTalk answered'));
+    live = await rt.store.deliveries({ jobIds, statuses: ['queued'] });
+  }
+  const batch = d.selectBatch(live);
+  if (batch.length === 0) {
+    await work(rt, fences, (tx) => settleJobs(tx, jobIds, rt.now()));
+    return;
+  }
+
+  // A slot in every window the call counts against: held from an earlier reservation, or reserved now (FIFO).
+  const reservations = await d.pacing(rt, destination, batch);
+  const held = jobs.every((j) => j.slotAt !== null) ? Math.min(...jobs.map((j) => j.slotAt!)) : null;
+  const slot = await rt.pacer.acquire(reservations, rt.now(), held);
+  const wait = slot - rt.now();
+  if (wait > WAIT_IN_HANDLER_MS) {
+    await work(rt, fences, async (tx) => {
+      const quiet = batch.filter((x) => x.reason === null).map((x) => x.id);
+      if (quiet.length) await tx.patch(quiet, { reason: waitingReason(d, wait) }, ['queued']);
+      await tx.reschedule(jobIds, slot, { slotAt: slot });
+    });
+    return;
+  }
+  if (wait > 0) await sleep(wait, ctx.signal);
+  if (ctx.signal.aborted) return;
+
+  // Start: only what is still queued goes (a recall may have taken some meanwhile); the per-user cap holds some back.
+  const started = await work(rt, fences, async (tx) => {
+    const rows = await tx.move(ids(batch), 'startSend', { addAttempt: true });
+    const heldBack = rows.length && d.admit ? await d.admit(tx, rt, destination, rows) : null;
+    if (heldBack) await moveToNewJob(tx, heldBack.rows, 'retryLater', { ...like(first), body }, heldBack.until, heldBack.reason);
+    const go = heldBack ? rows.filter((r) => !heldBack.rows.includes(r)) : rows;
+    if (go.length) await tx.startSend(jobIds);
+    else await settleJobs(tx, jobIds, tx.now);
+    return go;
+  });
+  if (started.length === 0 || ctx.signal.aborted) return;
+
+  const callStarted = performance.now();
+  const at = rt.now();
+  let answer: SendAnswer;
+  try {
+    answer = await withTickets(reservations, () => d.send(rt, destination, body, started));
+  } catch (err) {
+    await failed(ctx, d, jobs, started, err, attemptRecords(jobIds, at, err, callStarted));
+    return;
+  }
+  await work(rt, fences, async (tx) => {
+    await tx.recordAttempts(attemptRecords(jobIds, at, null, callStarted));
+    const refused = new Set<string>();
+    for (const r of answer.refused ?? []) {
+      if (r.ids.length === 0) continue;
+      for (const id of r.ids) refused.add(id);
+      await tx.move(r.ids, r.move, { reason: r.reason, ...(answer.processQueryKey ? { processQueryKey: answer.processQueryKey } : {}) });
+    }
+    const ok = await tx.move(
+      started.filter((x) => !refused.has(x.id)).map((x) => x.id),
+      'accepted',
+      { reason: null, taskId: answer.taskId ?? null, processQueryKey: answer.processQueryKey ?? null },
+    );
+    if (ok.length && d.tracking) await tx.addJobs([trackJob(first, ok, answer, body, tx.now, rt.config.tracking.firstCheckMs)]);
+    await recallIfRequested(tx, destination, ok);
+    await settleJobs(tx, jobIds, tx.now);
+  });
+}
+
+const like = (j: SendJob) => ({ channel: j.channel as Channel, destination: j.destination!, mergeKey: j.mergeKey });
+
+function waitingReason(d: ChannelDescriptor, waitMs: number): string {
+  const secs = Math.round(waitMs / 1000);
+  if (d.channel === 'robot') return `waiting for the robot's 20-a-minute quota (about ${secs} s)`;
+  return `waiting for DingTalk's call quota (about ${secs} s)`;
+}
+
+/** Deliveries whose send's answer was lost, by the channel's policy. */
+async function settleLostAnswers(tx: Tx, d: ChannelDescriptor, lost: DeliveryRow[], why: string): Promise<void> {
+  if (d.lostAnswer === 'report') {
+    await tx.move(ids(lost), 'sendFailed', {
+      reason: `no answer from DingTalk (${why}); this channel can neither de-duplicate nor be asked whether it arrived, so it was not repeated`,
+    });
+    return;
+  }
+  await tx.move(ids(lost), 'retryLater', {
+    ambiguous: true,
+    reason: `no answer from DingTalk (${why}); sending again: ${d.lostAnswer === 'resend' ? 'DingTalk drops the duplicate (same msgUuid)' : 'DingTalk\'s duplicate filter (143106) proves an earlier arrival'}`,
+  });
+}
+
+/** The call failed: by DingTalk's error class, per job (each keeps its own deadline). */
+async function failed(ctx: JobContext, d: ChannelDescriptor, jobs: SendJob[], started: DeliveryRow[], err: unknown, attempts: AttemptRecord[]): Promise<void> {
+  const { rt } = ctx;
+  const cfg = rt.config.delivery;
+  const now = rt.now();
+  const reason = describe(err);
+  const ding = err instanceof DingTalkError ? err : undefined;
+  const ambiguous = ding ? ding.mayHaveSucceeded : !(err instanceof DingTalkValidationError);
+  const permanent = err instanceof DingTalkValidationError || (ding !== undefined && !ding.retryable && !ding.mayHaveSucceeded);
+  const destination = jobs[0]!.destination!;
+  const sendAttempts = Math.max(...jobs.map((j) => j.sendAttempts)) + 1;
+  const delay = retryDelay(cfg, sendAttempts, err);
+  const where = { channel: d.channel, destination, jobs: ids(jobs), recipients: started.length };
+
+  if (ding?.errorClass === 'rate_limited' && ding.waitMs) {
+    // Blocked anyway (another sender shares the robot or app?): nothing goes there until the block ends.
+    const key = (await d.pacing(rt, destination, started))[0]!.key;
+    await rt.pacer.block(key, now + ding.waitMs, now);
+  }
+  const outcome = await work(rt, jobs.map(fenceOf), async (tx) => {
+    await tx.recordAttempts(attempts);
+    if (ambiguous && d.lostAnswer === 'report') {
+      await settleLostAnswers(tx, d, started, reason);
+      await tx.kill(ids(jobs), `no answer from DingTalk (${reason}); not repeated`);
+      return 'reported';
+    }
+    if (!ambiguous && d.release) await d.release(tx, rt, destination, started);
+    if (permanent) {
+      await tx.move(ids(await tx.deliveries({ jobIds: ids(jobs), statuses: ['queued', 'sending'] })), 'sendFailed', { reason });
+      await tx.kill(ids(jobs), reason);
+      return 'failed';
+    }
+    const giveUp = jobs.filter((j) => now + delay >= j.payload.dueAt + cfg.giveUpAfterMs);
+    const retry = jobs.filter((j) => !giveUp.includes(j));
+    const inJobs = (list: SendJob[]) => started.filter((x) => list.some((j) => j.id === x.jobId));
+    if (retry.length) {
+      const retryReason = ambiguous
+        ? `no answer from DingTalk (${reason}); sending again: ${d.lostAnswer === 'resend' ? 'DingTalk drops the duplicate (same msgUuid)' : 'DingTalk\'s duplicate filter (143106) proves an earlier arrival'}`
+        : ding?.errorClass === 'rate_limited'
+          ? `${reason}; waiting ${Math.max(1, Math.round(delay / 1000))} s`
+          : `retrying after ${reason}`;
+      await tx.move(ids(inJobs(retry)), 'retryLater', { reason: retryReason, ...(ambiguous ? { ambiguous: true } : {}) });
+      await tx.reschedule(ids(retry), now + delay, { lastError: reason, clearSendStarted: true, slotAt: null });
+    }
+    if (giveUp.length) {
+      const why = `gave up after ${Math.round((now - Math.min(...giveUp.map((j) => j.payload.dueAt))) / 60_000)} min; last error: ${reason}`;
+      await tx.move(ids(await tx.deliveries({ jobIds: ids(giveUp), statuses: ['queued', 'sending'] })), 'sendFailed', { reason: why });
+      await tx.kill(ids(giveUp), why);
+    }
+    return giveUp.length ? 'gave up' : 'retrying';
+  });
+  if (outcome === 'retrying') rt.log.debug({ ...where, reason, retryInMs: Math.round(delay) }, 'send failed; retrying');
+  else rt.log.warn({ ...where, reason, outcome }, 'delivery failed');
+}
+
+function trackJob(first: SendJob, sent: DeliveryRow[], answer: SendAnswer, body: Record<string, unknown>, now: number, firstCheckMs: number) {
+  const payload: TrackPayload = {
+    channel: first.channel as TrackPayload['channel'],
+    app: first.destination!,
+    ...(answer.taskId ? { taskId: Number(answer.taskId) } : {}),
+    ...(answer.processQueryKey ? { processQueryKey: answer.processQueryKey } : {}),
+    deliveryIds: ids(sent),
+    body,
+    mergeKey: first.mergeKey,
+    sentAt: now,
+    polls: 0,
+    readChecks: 0,
+  };
+  return { id: newId('job'), kind: 'track' as const, notificationId: sent[0]!.notificationId, channel: first.channel, destination: first.destination, mergeKey: null, runAt: now + firstCheckMs, payload };
+}
+
+function attemptRecords(jobIds: string[], at: number, err: unknown, started: number): AttemptRecord[] {
+  const ding = err instanceof DingTalkError ? err : undefined;
+  const record: Omit<AttemptRecord, 'jobId'> = {
+    at,
+    outcome: err === null ? 'ok' : ding?.mayHaveSucceeded ? 'ambiguous' : (ding?.errorClass ?? 'retry'),
+    code: ding ? String(ding.code) : null,
+    message: err === null ? null : describe(err),
+    durationMs: Math.round(performance.now() - started),
+  };
+  return jobIds.map((jobId) => ({ jobId, ...record }));
+}

@@ -1,0 +1,118 @@
+import type { Channel } from './delivery-states.js';
+
+/**
+ * The dispatcher's work items. A job row carries its kind and a payload typed by that kind; code that handles jobs
+ * switches over `kind` exhaustively (see dispatch/dispatcher.ts).
+ */
+
+/** Sends the job's queued deliveries in one DingTalk call (≤ the channel's batch limit). */
+export interface SendPayload {
+  /** The DingTalk body, rendered once at accept time for this channel. */
+  body: Record<string, unknown>;
+  /** When the deliveries became due; the give-up time counts from here, per job. */
+  dueAt: number;
+}
+
+/** Resolves mobiles to userids, handing each resolved batch to a new send job as soon as it is complete. */
+export interface ResolvePayload {
+  body: Record<string, unknown>;
+  dueAt: number;
+  /** The channel the resolved recipients are sent on. */
+  sendChannel: 'work_notice' | 'robot_oto';
+}
+
+/** Follows one DingTalk send until each recipient has an outcome, then looks again for reads. */
+export interface TrackPayload {
+  channel: 'work_notice' | 'robot_oto';
+  app: string;
+  taskId?: number;
+  processQueryKey?: string;
+  deliveryIds: string[];
+  /** The body and merge key, to send again to recipients DingTalk held back (143103, 143105). */
+  body: Record<string, unknown>;
+  mergeKey: string | null;
+  sentAt: number;
+  /** Looks so far while DingTalk was not done, and read re-checks so far. */
+  polls: number;
+  readChecks: number;
+}
+
+/**
+ * A recall a sender asked for: first planned (step "plan": one recall job per DingTalk message the notification's
+ * delivered deliveries went out in), then each message recalled (step "message").
+ */
+export type RecallPayload = { step: 'plan' } | RecallMessagePayload;
+
+/** Recalls one DingTalk message (a task, or app-robot process query keys) for the deliveries it carried. */
+export interface RecallMessagePayload {
+  step: 'message';
+  channel: 'work_notice' | 'robot_oto' | 'robot_group';
+  app: string;
+  taskId?: number;
+  processQueryKeys?: string[];
+  openConversationId?: string;
+  deliveryIds: string[];
+}
+
+/** POSTs one event to the notification's callback URL. */
+export interface CallbackPayload {
+  eventId: string;
+}
+
+export type JobSpec =
+  | { kind: 'send'; payload: SendPayload }
+  | { kind: 'resolve'; payload: ResolvePayload }
+  | { kind: 'track'; payload: TrackPayload }
+  | { kind: 'recall'; payload: RecallPayload }
+  | { kind: 'callback'; payload: CallbackPayload };
+
+export type JobKind = JobSpec['kind'];
+export const JOB_KINDS = ['send', 'resolve', 'track', 'recall', 'callback'] as const satisfies readonly JobKind[];
+
+/** ready: waits for run_at; leased: a worker holds it; dead: gave up, kept for an operator (dead letter). */
+export type JobState = 'ready' | 'leased' | 'dead';
+
+export type NewJob = JobSpec & {
+  id: string;
+  notificationId: string;
+  channel: Channel | null;
+  /** App name (work_notice, chat, robot_oto, robot_group) or robot name (robot). */
+  destination: string | null;
+  /** Send jobs with equal merge keys carry the same message to the same destination and may share one call. */
+  mergeKey: string | null;
+  runAt: number;
+};
+
+export type JobRow = NewJob & {
+  state: JobState;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+  /** Fencing token: bumped at every claim; every write on the job names the token it holds. */
+  leaseToken: number;
+  claims: number;
+  /** Calls to DingTalk made for this job (backoff counts these, not claims). */
+  sendAttempts: number;
+  /** Unexpected errors or failed looks; past the limit the job goes dead. */
+  failures: number;
+  createdAt: number;
+  /** Set just before a send call; still set when the job is claimed again means its answer was lost. */
+  sendStartedAt: number | null;
+  /** A pacing slot this job holds (FIFO reservation): run at or after it without reserving again. */
+  slotAt: number | null;
+  lastError: string | null;
+  deadAt: number | null;
+};
+
+export type JobOf<K extends JobKind> = JobRow & Extract<JobSpec, { kind: K }>;
+
+/** What a worker must show to write on a job: the id and the token of its lease. */
+export interface Fence {
+  id: string;
+  token: number;
+}
+
+export const fenceOf = (j: Pick<JobRow, 'id' | 'leaseToken'>): Fence => ({ id: j.id, token: j.leaseToken });
+
+export function assertNever(x: never): never {
+  throw new Error(`unhandled case: ${JSON.stringify(x)}`);
+}

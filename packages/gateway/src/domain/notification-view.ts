@@ -1,0 +1,125 @@
+import { type DeliveryStatus, isSettled, type NotificationStatus } from './delivery-states.js';
+import type { JobRow } from './jobs.js';
+import type { DeliveryRow, EventRow, NotificationRow } from './records.js';
+
+/** GET /v1/notifications/:id — the same JSON is the `notification` of every event and callback. */
+export interface NotificationView {
+  id: string;
+  status: NotificationStatus;
+  createdAt: string;
+  sendAt: string;
+  /** When a recall was asked for. */
+  recalledAt?: string;
+  app: string | null;
+  idempotencyKey?: string;
+  callback?: CallbackView;
+  counts: Record<string, number>;
+  deliveries?: DeliveryView[];
+  /** Jobs that gave up and wait for an operator (POST /v1/notifications/:id/retry). */
+  deadLetters?: DeadLetterView[];
+}
+
+export interface CallbackView {
+  url: string;
+  /** none yet, pending (being delivered), delivered, failed (gave up; POST /v1/notifications/:id/callback re-delivers). */
+  state: 'none' | 'pending' | 'delivered' | 'failed';
+  events: number;
+  lastEventId?: string;
+  lastError?: string;
+}
+
+export interface DeliveryView {
+  channel: DeliveryRow['channel'];
+  recipient: string;
+  recipientKind: DeliveryRow['recipientKind'];
+  userid?: string;
+  destination: string;
+  status: DeliveryStatus;
+  reason?: string;
+  attempts: number;
+  taskId?: string;
+  processQueryKey?: string;
+  recallError?: string;
+  updatedAt: string;
+}
+
+export interface DeadLetterView {
+  job: string;
+  kind: JobRow['kind'];
+  channel?: string;
+  destination?: string;
+  reason: string;
+  deadAt: string;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function deliveryView(d: DeliveryRow): DeliveryView {
+  return {
+    channel: d.channel,
+    recipient: d.recipient,
+    recipientKind: d.recipientKind,
+    ...(d.userid && d.userid !== d.recipient ? { userid: d.userid } : {}),
+    destination: d.destination,
+    status: d.status,
+    ...(d.reason ? { reason: d.reason } : {}),
+    attempts: d.attempts,
+    ...(d.taskId ? { taskId: d.taskId } : {}),
+    ...(d.processQueryKey ? { processQueryKey: d.processQueryKey } : {}),
+    ...(d.recallError ? { recallError: d.recallError } : {}),
+    updatedAt: iso(d.updatedAt),
+  };
+}
+
+export function callbackView(url: string, events: EventRow[]): CallbackView {
+  const sent = events.filter((e) => e.callbackState !== 'none');
+  const last = sent[sent.length - 1];
+  const state = sent.some((e) => e.callbackState === 'failed')
+    ? 'failed'
+    : sent.some((e) => e.callbackState === 'pending')
+      ? 'pending'
+      : sent.length > 0
+        ? 'delivered'
+        : 'none';
+  const lastError = [...sent].reverse().find((e) => e.callbackError)?.callbackError;
+  return { url, state, events: sent.length, ...(last ? { lastEventId: last.id } : {}), ...(lastError && state !== 'delivered' ? { lastError } : {}) };
+}
+
+export interface ViewExtras {
+  events?: EventRow[];
+  deadJobs?: JobRow[];
+  withDeliveries?: boolean;
+}
+
+export function notificationView(n: NotificationRow, deliveries: DeliveryRow[], extras: ViewExtras = {}): NotificationView {
+  const counts: Record<string, number> = {};
+  for (const d of deliveries) counts[d.status] = (counts[d.status] ?? 0) + 1;
+  const dead = extras.deadJobs ?? [];
+  return {
+    id: n.id,
+    status: n.status,
+    createdAt: iso(n.createdAt),
+    sendAt: iso(n.sendAt),
+    ...(n.recalledAt ? { recalledAt: iso(n.recalledAt) } : {}),
+    app: n.app,
+    ...(n.idempotencyKey ? { idempotencyKey: n.idempotencyKey } : {}),
+    ...(n.callbackUrl ? { callback: callbackView(n.callbackUrl, extras.events ?? []) } : {}),
+    counts,
+    ...(extras.withDeliveries === false ? {} : { deliveries: deliveries.map(deliveryView) }),
+    ...(dead.length
+      ? {
+          deadLetters: dead.map((j) => ({
+            job: j.id,
+            kind: j.kind,
+            ...(j.channel ? { channel: j.channel } : {}),
+            ...(j.destination ? { destination: j.destination } : {}),
+            reason: j.lastError ?? 'gave up',
+            deadAt: iso(j.deadAt ?? j.createdAt),
+          })),
+        }
+      : {}),
+  };
+}
+
+/** Whether every delivery is settled (used where counts come from rows rather than SQL). */
+export const allSettled = (deliveries: DeliveryRow[]) => deliveries.every(isSettled);
