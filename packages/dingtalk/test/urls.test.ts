@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { markdownProblem, markdownTargets, messageSchema, URL_RULE, urlProblem } from '../src/index.js';
+import { markdownProblem, markdownTargets, messageSchema, rawBodyProblem, URL_RULE, urlProblem } from '../src/index.js';
 
 const issue = (input: unknown) => {
   const r = messageSchema.safeParse(input);
@@ -146,5 +146,38 @@ describe('markdown link and image targets', () => {
     expect(issue({ type: 'markdown', title: 't', text: '[x](javascript:alert(1))' })).toMatchObject({ path: 'text', message: expect.stringContaining(URL_RULE) });
     expect(issue({ type: 'action_card', title: 't', markdown: '![x](data:,x)', singleTitle: 'go', singleUrl: 'https://a.example' })).toMatchObject({ path: 'markdown' });
     expect(messageSchema.safeParse({ type: 'text', content: '[x](javascript:alert(1)) is only text here' }).success).toBe(true);
+  });
+});
+
+describe('raw DingTalk bodies', () => {
+  it('checks every string under a …url key at any depth, naming its path', () => {
+    expect(rawBodyProblem({ msgtype: 'link', link: { messageUrl: 'javascript:alert(1)' } })).toEqual({ path: ['link', 'messageUrl'], message: `${URL_RULE} or a media id (@…)` });
+    expect(rawBodyProblem({ msgtype: 'actionCard', actionCard: { btns: [{ actionURL: 'https://a.example' }, { actionURL: 'data:,x' }] } })?.path).toEqual(['actionCard', 'btns', 1, 'actionURL']);
+    expect(rawBodyProblem({ msgtype: 'oa', oa: { message_url: 'https://a.example', pc_message_url: 'file:///x' } })?.path).toEqual(['oa', 'pc_message_url']);
+    expect(rawBodyProblem({ a: { b: [[{ picURL: ['https://a.example', 'vbscript:x'] }]] } })?.path).toEqual(['a', 'b', 0, 0, 'picURL', 1]);
+    expect(rawBodyProblem({ msgtype: 'link', link: { messageUrl: 'https://a.example', picUrl: '@lALOACZwe2Rk', extra_url: '' } })).toBeUndefined();
+  });
+
+  it('parses app-robot msgParam and checks it too, including numbered keys and markdown text', () => {
+    const param = (p: unknown) => ({ msgKey: 'k', msgParam: JSON.stringify(p) });
+    expect(rawBodyProblem(param({ actionURL3: 'javascript:x' }))?.path).toEqual(['msgParam', 'actionURL3']);
+    expect(rawBodyProblem(param({ buttonUrl2: 'javascript:x' }))?.path).toEqual(['msgParam', 'buttonUrl2']);
+    expect(rawBodyProblem(param({ title: 't', text: '[x](javascript:alert(1))' }))).toMatchObject({ path: ['msgParam', 'text'], message: expect.stringContaining(URL_RULE) });
+    expect(rawBodyProblem({ msgKey: 'k', msgParam: '{nope' })).toEqual({ path: ['msgParam'], message: 'must be a JSON-encoded object' });
+    expect(rawBodyProblem(param({ title: 't', text: '[x](https://a.example)', singleURL: 'dingtalk://dingtalkclient/page/link?url=https%3A%2F%2Fa.example' }))).toBeUndefined();
+  });
+
+  it('checks markdown under text and markdown keys, and leaves other text alone', () => {
+    expect(rawBodyProblem({ msgtype: 'markdown', markdown: { title: 't', text: '![x](data:,x)' } })?.path).toEqual(['markdown', 'text']);
+    expect(rawBodyProblem({ msgtype: 'action_card', action_card: { markdown: '[x](javascript:x)' } })?.path).toEqual(['action_card', 'markdown']);
+    expect(rawBodyProblem({ msgtype: 'text', text: { content: '[x](javascript:x) is only text' } })).toBeUndefined();
+  });
+
+  it('walks any depth without recursion', () => {
+    let deep: unknown = { url: 'javascript:x' };
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    expect(rawBodyProblem({ msgtype: 'x', deep })?.message).toMatch(URL_RULE);
+    const param = `${'['.repeat(200_000)}{"actionURL":"javascript:x"}${']'.repeat(200_000)}`;
+    expect(rawBodyProblem({ msgKey: 'k', msgParam: param })?.path.length).toBe(200_002);
   });
 });

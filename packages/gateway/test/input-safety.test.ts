@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { API_KEY, useGateway } from './helpers.js';
+import { API_KEY, text, useGateway } from './helpers.js';
 
-const env = useGateway();
+const env = useGateway({
+  config: {
+    // Larger than the 64 KiB bound on message.raw, so that bound (not the body limit) is what answers.
+    server: { host: '127.0.0.1', port: 0, bodyLimitBytes: 256 * 1024 },
+  },
+});
 
 const post = async (body: unknown, headers: Record<string, string> = { authorization: `Bearer ${API_KEY}` }) => {
   const res = await fetch(`${env.gw.url}/v1/notifications`, {
@@ -129,5 +134,141 @@ describe('markdown links accept only http, https and dingtalk targets', () => {
     ].join('\n');
     expect((await post({ to: { userIds: ['u1'] }, message: { type: 'markdown', title: 't', text: md } })).status).toBe(202);
     expect((await post({ to: { robots: ['ops'] }, message: { type: 'action_card', title: 't', markdown: md, singleTitle: 'go', singleUrl: 'https://example.com' } })).status).toBe(202);
+  });
+});
+
+describe('raw DingTalk bodies are scanned for URLs and markdown links', () => {
+  const BAD_RAW: [string, Record<string, unknown>, Record<string, unknown>, string][] = [
+    ['robot link messageUrl', { robots: ['ops'] }, { msgtype: 'link', link: { title: 't', text: 'x', messageUrl: 'javascript:alert(1)' } }, 'message.raw.link.messageUrl'],
+    [
+      'robot action card button actionURL',
+      { robots: ['ops'] },
+      { msgtype: 'actionCard', actionCard: { title: 't', text: 'x', btns: [{ title: 'a', actionURL: 'JavaScript:alert(1)' }] } },
+      'message.raw.actionCard.btns[0].actionURL',
+    ],
+    ['robot action card singleURL', { robots: ['ops'] }, { msgtype: 'actionCard', actionCard: { title: 't', text: 'x', singleTitle: 'go', singleURL: 'data:text/html,x' } }, 'message.raw.actionCard.singleURL'],
+    [
+      'robot feed card picURL',
+      { robots: ['ops'] },
+      { msgtype: 'feedCard', feedCard: { links: [{ title: 'a', messageURL: 'https://example.com', picURL: 'file:///etc/passwd' }] } },
+      'message.raw.feedCard.links[0].picURL',
+    ],
+    ['work notice OA message_url', { userIds: ['u1'] }, { msgtype: 'oa', oa: { message_url: ' javascript:alert(1)', head: { bgcolor: 'FFBBBBBB' }, body: {} } }, 'message.raw.oa.message_url'],
+    [
+      'work notice OA pc_message_url',
+      { userIds: ['u1'] },
+      { msgtype: 'oa', oa: { message_url: 'https://example.com', pc_message_url: 'vbscript:msgbox(1)', head: { bgcolor: 'FFBBBBBB' }, body: {} } },
+      'message.raw.oa.pc_message_url',
+    ],
+    ['work notice action_card single_url', { userIds: ['u1'] }, { msgtype: 'action_card', action_card: { title: 't', markdown: 'm', single_title: 'go', single_url: 'java\tscript:alert(1)' } }, 'message.raw.action_card.single_url'],
+    [
+      'work notice action_card btn_json_list action_url',
+      { userIds: ['u1'] },
+      { msgtype: 'action_card', action_card: { title: 't', markdown: 'm', btn_json_list: [{ title: 'a', action_url: 'https://example.com' }, { title: 'b', action_url: '\u0000javascript:alert(1)' }] } },
+      'message.raw.action_card.btn_json_list[1].action_url',
+    ],
+    ['work notice markdown link', { userIds: ['u1'] }, { msgtype: 'markdown', markdown: { title: 't', text: 'see [x](javascript:alert(1))' } }, 'message.raw.markdown.text'],
+    ['work notice action_card markdown', { userIds: ['u1'] }, { msgtype: 'action_card', action_card: { title: 't', markdown: '![x](data:image/png;base64,AAAA)', single_title: 'go', single_url: 'https://example.com' } }, 'message.raw.action_card.markdown'],
+    ['robot markdown link', { robots: ['ops'] }, { msgtype: 'markdown', markdown: { title: 't', text: '[x](javascript:alert(1))' } }, 'message.raw.markdown.text'],
+    [
+      'app robot msgParam actionURL2',
+      { userIds: ['u1'] },
+      { msgKey: 'sampleActionCard2', msgParam: JSON.stringify({ title: 't', text: 'x', actionTitle1: 'a', actionURL1: 'https://example.com', actionTitle2: 'b', actionURL2: 'javascript:alert(1)' }) },
+      'message.raw.msgParam.actionURL2',
+    ],
+    ['app robot msgParam singleURL', { userIds: ['u1'] }, { msgKey: 'sampleActionCard', msgParam: JSON.stringify({ title: 't', text: 'x', singleTitle: 'go', singleURL: 'data:,x' }) }, 'message.raw.msgParam.singleURL'],
+    ['app robot msgParam markdown', { userIds: ['u1'] }, { msgKey: 'sampleMarkdown', msgParam: JSON.stringify({ title: 't', text: '[x](javascript:alert(1))' }) }, 'message.raw.msgParam.text'],
+    ['app robot msgParam that is not JSON', { userIds: ['u1'] }, { msgKey: 'sampleLink', msgParam: '{"messageUrl": javascript:alert(1)' }, 'message.raw.msgParam'],
+    ['a URL deep inside an array', { robots: ['ops'] }, { msgtype: 'feedCard', feedCard: { links: [{ title: 'a', messageURL: 'https://example.com', picURL: 'https://example.com/p' }, { title: 'b', messageURL: 'ftp://x', picURL: 'https://example.com/p' }] } }, 'message.raw.feedCard.links[1].messageURL'],
+  ];
+  it.each(BAD_RAW)('400 for %s, naming the path inside raw', async (_name, to, raw, path) => {
+    const before = await count();
+    const via = 'msgKey' in raw ? { via: 'app_robot' } : {};
+    const res = await post({ to, message: { raw }, ...via });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'invalid_request', path });
+    if (!path.endsWith('msgParam')) expect(res.body.error.message).toMatch(RULE);
+    expect(await count()).toBe(before);
+  });
+
+  it('accepts raw bodies with good URLs, media ids and empty optional URLs', async () => {
+    const robot = { msgtype: 'feedCard', feedCard: { links: [{ title: '新闻', messageURL: 'https://example.com/a', picURL: 'dingtalk://dingtalkclient/page/link?url=https%3A%2F%2Fexample.com' }] } };
+    expect((await post({ to: { robots: ['ops'] }, message: { raw: robot } })).status).toBe(202);
+    const work = { msgtype: 'link', link: { messageUrl: 'https://example.com', picUrl: '@lALOACZwe2Rk', title: 't', text: 'x' } };
+    expect((await post({ to: { userIds: ['u1'] }, message: { raw: work } })).status).toBe(202);
+    const oto = { msgKey: 'sampleLink', msgParam: JSON.stringify({ title: 't', text: 'x', messageUrl: 'https://example.com', picUrl: '' }) };
+    expect((await post({ to: { userIds: ['u1'] }, via: 'app_robot', message: { raw: oto } })).status).toBe(202);
+  });
+});
+
+describe('deeply nested input answers 400, never 500', () => {
+  /** `{"a":{"a":…{"a":leaf}…}}` with `levels` objects, built as text. */
+  const nestedObject = (levels: number, leaf = '1') => `${'{"a":'.repeat(levels)}${leaf}${'}'.repeat(levels)}`;
+  const nestedArray = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+  const rawWith = (inner: string) => `{"to":{"userIds":["u1"]},"message":{"raw":{"msgtype":"text","text":{"content":"x"},"x":${inner}}}}`;
+
+  it('message.raw nested 5 000 levels: 400 naming message.raw and the bound', async () => {
+    const before = await count();
+    const res = await post(rawWith(nestedObject(5000)));
+    expect(res).toEqual({ status: 400, body: { error: { code: 'invalid_request', path: 'message.raw', message: 'nested deeper than 32 levels' } } });
+    expect(await count()).toBe(before);
+    const arrays = await post(rawWith(nestedArray(10_000)));
+    expect(arrays).toEqual({ status: 400, body: { error: { code: 'invalid_request', path: 'message.raw', message: 'nested deeper than 32 levels' } } });
+    const robot = await post(`{"to":{"robots":["ops"]},"message":{"raw":{"msgtype":"text","text":${nestedObject(3000, '{"content":"x"}')}}}}`);
+    expect(robot.status).toBe(400);
+    expect(robot.body.error.path).toBe('message.raw');
+  });
+
+  it('an app-robot msgParam nested 5 000 levels: 400 naming message.raw.msgParam', async () => {
+    const raw = { msgKey: 'sampleText', msgParam: `{"content":"x","a":${nestedObject(5000)}}` };
+    const res = await post({ to: { userIds: ['u1'] }, via: 'app_robot', message: { raw } });
+    expect(res).toEqual({ status: 400, body: { error: { code: 'invalid_request', path: 'message.raw.msgParam', message: 'nested deeper than 32 levels' } } });
+  });
+
+  it('message.raw at 32 levels is accepted; at 33 it is refused', async () => {
+    // raw itself is level 1, "x" holds the rest.
+    expect((await post(rawWith(nestedObject(31)))).status).toBe(202);
+    expect((await post(rawWith(nestedObject(32)))).body.error).toMatchObject({ path: 'message.raw', message: 'nested deeper than 32 levels' });
+  });
+
+  it('message.raw over 64 KiB as JSON: 400 naming message.raw', async () => {
+    const before = await count();
+    const res = await post({ to: { userIds: ['u1'] }, message: { raw: { msgtype: 'text', text: { content: 'x'.repeat(70_000) } } } });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'invalid_request', path: 'message.raw' });
+    expect(res.body.error.message).toMatch(/at most 65536 bytes/);
+    expect(await count()).toBe(before);
+  });
+
+  const elsewhere: [string, string, string][] = [
+    ['a 10 000-deep array in to.userIds', `{"to":{"userIds":[${nestedArray(10_000)}]},"message":{"type":"text","content":"x"}}`, 'to.userIds[0]'],
+    ['a 10 000-deep object in an unknown field', `{"to":{"userIds":["u1"]},"message":{"type":"text","content":"x"},"extra":${nestedObject(10_000)}}`, '(body)'],
+    ['a 10 000-deep object as message content', `{"to":{"userIds":["u1"]},"message":{"type":"text","content":${nestedObject(10_000)}}}`, 'message.content'],
+    ['a 10 000-deep object in mentions', `{"to":{"robots":["ops"]},"message":{"type":"text","content":"x"},"mentions":{"userIds":${nestedObject(10_000)}}}`, 'mentions.userIds'],
+    ['a 10 000-deep object as the message', `{"to":{"userIds":["u1"]},"message":${nestedObject(10_000)}}`, 'message.type'],
+  ];
+  it.each(elsewhere)('400 for %s', async (_name, body, path) => {
+    const res = await post(body);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'invalid_request', path });
+  });
+
+  it("Fastify's JSON parser copes with deep bodies, including ones its prototype-poisoning scan walks", async () => {
+    const array = await post(nestedArray(100_000));
+    expect(array.status).toBe(400);
+    const object = await post(nestedObject(20_000));
+    expect(object.status).toBe(400);
+    // "constructor" in the text makes the parser walk the whole parsed value looking for prototype poisoning.
+    const walked = await post(nestedObject(20_000, '{"constructor":1}'));
+    expect(walked.status).toBe(400);
+    const poisoned = await post(nestedObject(20_000, '{"__proto__":{"x":1}}'));
+    expect(poisoned.status).toBe(400);
+    expect(poisoned.body.error.code).toBe('invalid_json');
+    const unbalanced = await post('{"a":'.repeat(20_000));
+    expect(unbalanced).toMatchObject({ status: 400, body: { error: { code: 'invalid_json' } } });
+  });
+
+  it('the gateway still answers afterwards', async () => {
+    expect((await post({ to: { userIds: ['u1'] }, message: text('still here') })).status).toBe(202);
   });
 });
