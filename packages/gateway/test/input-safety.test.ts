@@ -272,3 +272,14 @@ describe('deeply nested input answers 400, never 500', () => {
     expect((await post({ to: { userIds: ['u1'] }, message: text('still here') })).status).toBe(202);
   });
 });
+
+describe('bodies that are not JSON objects', () => {
+  it('answer 400, with and without an Idempotency-Key header', async () => {
+    for (const body of ['"x"', '123', 'true', 'null', '[]', `${'['.repeat(1000)}${']'.repeat(1000)}`]) {
+      for (const headers of [{}, { 'idempotency-key': 'not-an-object' }] as Record<string, string>[]) {
+        const res = await post(body, { authorization: `Bearer ${API_KEY}`, ...headers });
+        expect(res.status, `${body.slice(0, 20)} ${JSON.stringify(headers)}`).toBe(400);
+      }
+    }
+  });
+});
