@@ -1,10 +1,22 @@
-import { describe, expect, it } from 'vitest';
-import { API_KEY, text, useGateway } from './helpers.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DingpushClient, parseConfig, type RunningGateway, startGateway } from '../src/server.js';
+import { API_KEY, gatewayConfig, LIMITED_KEY, text, useGateway } from './helpers.js';
+
+/** A configured key that happens to be called "sandbox"; it must get no special treatment. */
+const SANDBOX_NAMED_KEY = 'sandbox-named-key-0123456789abcdef';
 
 const env = useGateway({
   config: {
     // Larger than the 64 KiB bound on message.raw, so that bound (not the body limit) is what answers.
     server: { host: '127.0.0.1', port: 0, bodyLimitBytes: 256 * 1024 },
+    apiKeys: [
+      { name: 'tests', key: API_KEY },
+      { name: 'limited', key: LIMITED_KEY, robots: ['alerts'], apps: [] },
+      { name: 'sandbox', key: SANDBOX_NAMED_KEY },
+    ],
   },
 });
 
@@ -281,5 +293,46 @@ describe('bodies that are not JSON objects', () => {
         expect(res.status, `${body.slice(0, 20)} ${JSON.stringify(headers)}`).toBe(400);
       }
     }
+  });
+});
+
+describe('tenant isolation: a key named "sandbox" is an ordinary key', () => {
+  const sandboxNamed = () => new DingpushClient({ url: env.gw.url, apiKey: SANDBOX_NAMED_KEY });
+
+  it('sees only its own notifications: GET, list and recall answer 404 or leave the others out', async () => {
+    const theirs = await env.api.send({ to: { userIds: ['u7'] }, message: text('not for the sandbox key') });
+    const mine = await sandboxNamed().send({ to: { userIds: ['u8'] }, message: text('for the sandbox key') });
+    await expect(sandboxNamed().get(theirs.id)).rejects.toMatchObject({ status: 404, code: 'not_found' });
+    await expect(sandboxNamed().recall(theirs.id)).rejects.toMatchObject({ status: 404, code: 'not_found' });
+    const listed = (await sandboxNamed().list({ limit: 500 })).items.map((n) => n.id);
+    expect(listed).toEqual([mine.id]);
+    expect((await sandboxNamed().get(mine.id)).id).toBe(mine.id);
+    // Not recalled by the attempt above; the owner still sees it.
+    expect((await env.api.get(theirs.id)).recalledAt).toBeUndefined();
+    await expect(env.api.get(mine.id)).rejects.toMatchObject({ status: 404 });
+    expect((await env.api.list({ limit: 500 })).items.some((n) => n.id === mine.id)).toBe(false);
+  });
+});
+
+describe('tenant isolation in sandbox mode', () => {
+  let gw: RunningGateway;
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dingpush-sandbox-keys-'));
+    const config = gatewayConfig(env.emu.url, dir, { apiKeys: [{ name: 'tests', key: API_KEY }, { name: 'sandbox', key: SANDBOX_NAMED_KEY }] });
+    gw = await startGateway(parseConfig(config), { sandbox: true, dispatch: false });
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it('only a request without a key bypasses ownership, not a key named "sandbox"', async () => {
+    const keyed = await new DingpushClient({ url: gw.url, apiKey: API_KEY }).send({ to: { userIds: ['u9'] }, message: text('keyed') });
+    const keyless = new DingpushClient({ url: gw.url });
+    expect((await keyless.get(keyed.id)).id).toBe(keyed.id);
+    expect((await keyless.list()).items.map((n) => n.id)).toContain(keyed.id);
+    const named = new DingpushClient({ url: gw.url, apiKey: SANDBOX_NAMED_KEY });
+    await expect(named.get(keyed.id)).rejects.toMatchObject({ status: 404 });
+    await expect(named.recall(keyed.id)).rejects.toMatchObject({ status: 404 });
+    expect((await named.list()).items.map((n) => n.id)).not.toContain(keyed.id);
   });
 });

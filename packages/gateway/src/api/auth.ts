@@ -4,6 +4,11 @@ import { RequestError } from '../notifications/errors.js';
 
 export interface Caller {
   name: string;
+  /**
+   * True only for a request without a key to a gateway in sandbox mode (no apps or robots configured): it sees every
+   * notification. Sandbox is a mode of the gateway, not a key: a configured key named "sandbox" is an ordinary key.
+   */
+  sandbox: boolean;
   limits?: ApiKeyConfig;
 }
 
@@ -17,13 +22,13 @@ export class ApiKeys {
   authenticate(header: string | undefined): Caller {
     const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
     if (!match) {
-      if (this.sandbox && !header) return { name: 'sandbox' };
+      if (this.sandbox && !header) return { name: 'sandbox', sandbox: true };
       throw new RequestError(401, 'unauthorized', undefined, 'missing API key: send "Authorization: Bearer <key>"');
     }
     const given = Buffer.from(match[1]!);
     for (const k of this.keys) {
       const expected = Buffer.from(k.key);
-      if (expected.length === given.length && timingSafeEqual(expected, given)) return { name: k.name, limits: k };
+      if (expected.length === given.length && timingSafeEqual(expected, given)) return { name: k.name, sandbox: false, limits: k };
     }
     throw new RequestError(401, 'unauthorized', undefined, 'invalid API key');
   }

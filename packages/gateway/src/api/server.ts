@@ -111,7 +111,7 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Fas
   const owned = async (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
     const n = await rt.store.getNotification(id);
-    if (!n || (req.sender!.name !== n.apiKey && req.sender!.name !== 'sandbox'))
+    if (!n || (!req.sender!.sandbox && req.sender!.name !== n.apiKey))
       throw new RequestError(404, 'not_found', 'id', `no notification ${id}`);
     return n;
   };
@@ -139,7 +139,7 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Fas
       }
       const q = parsed.data;
       const rows = await rt.store.listNotifications({
-        ...(req.sender!.name === 'sandbox' ? {} : { apiKey: req.sender!.name }),
+        ...(req.sender!.sandbox ? {} : { apiKey: req.sender!.name }),
         ...(q.status ? { status: q.status } : {}),
         ...(q.since ? { since: Date.parse(q.since) } : {}),
         ...(q.cursor ? { cursor: q.cursor } : {}),
