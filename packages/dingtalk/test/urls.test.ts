@@ -156,6 +156,7 @@ describe('raw DingTalk bodies', () => {
     expect(rawBodyProblem({ msgtype: 'oa', oa: { message_url: 'https://a.example', pc_message_url: 'file:///x' } })?.path).toEqual(['oa', 'pc_message_url']);
     expect(rawBodyProblem({ a: { b: [[{ picURL: ['https://a.example', 'vbscript:x'] }]] } })?.path).toEqual(['a', 'b', 0, 0, 'picURL', 1]);
     expect(rawBodyProblem({ msgtype: 'link', link: { messageUrl: 'https://a.example', picUrl: '@lALOACZwe2Rk', extra_url: '' } })).toBeUndefined();
+    expect(rawBodyProblem({ msgtype: 'x', card: { actionUrl: { pc: 'https://a.example', mobile: 'javascript:x' } } })?.path).toEqual(['card', 'actionUrl', 'mobile']);
   });
 
   it('parses app-robot msgParam and checks it too, including numbered keys and markdown text', () => {

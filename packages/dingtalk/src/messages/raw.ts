@@ -3,8 +3,9 @@ import { markdownProblem, urlProblem } from './schemas.js';
 /**
  * Raw DingTalk bodies (a work-notification `msg`, a robot body, an app robot's {msgKey, msgParam}) skip the message
  * schemas, so they are scanned for the same URL rule by field name: every string under a key ending in url/Url/URL
- * (with a digit or two after it, as in app-robot `actionURL1`), at any depth; markdown link and image targets in every
- * string under a `text` or `markdown` key; and app-robot `msgParam`, a JSON-encoded string, is parsed and scanned too.
+ * (or with digits after it, as in app-robot `actionURL1`), at any depth below it too; markdown link and image targets
+ * in every string under a `text` or `markdown` key; and app-robot `msgParam`, a JSON-encoded string, is parsed and
+ * scanned too.
  */
 
 export type RawPath = (string | number)[];
@@ -13,6 +14,8 @@ interface Node {
   value: unknown;
   /** The property this value sits under (array items: their array's), which says what the value is. */
   name: string | undefined;
+  /** Under a …url key, at any depth. */
+  url: boolean;
   key: string | number | undefined;
   up: Node | undefined;
 }
@@ -31,7 +34,7 @@ function pathOf(node: Node): RawPath {
  * or undefined. Walks without recursion, so any depth is safe.
  */
 export function rawBodyProblem(body: unknown): { path: RawPath; message: string } | undefined {
-  const stack: Node[] = [{ value: body, name: undefined, key: undefined, up: undefined }];
+  const stack: Node[] = [{ value: body, name: undefined, url: false, key: undefined, up: undefined }];
   while (stack.length > 0) {
     const node = stack.pop()!;
     const { value, name } = node;
@@ -47,14 +50,17 @@ export function rawBodyProblem(body: unknown): { path: RawPath; message: string 
         stack.push({ ...node, value: param, name: undefined });
         continue;
       }
-      if (name !== undefined && URL_KEY.test(name) && value !== '') problem = urlProblem(value, { mediaId: true });
+      if (node.url && value !== '') problem = urlProblem(value, { mediaId: true });
       else if (name !== undefined && MARKDOWN_KEYS.has(name)) problem = markdownProblem(value);
       if (problem) return { path: pathOf(node), message: problem };
     } else if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], name, key: i, up: node });
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], name, url: node.url, key: i, up: node });
     } else if (value !== null && typeof value === 'object') {
       const entries = Object.entries(value);
-      for (let i = entries.length - 1; i >= 0; i--) stack.push({ value: entries[i]![1], name: entries[i]![0], key: entries[i]![0], up: node });
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, child] = entries[i]!;
+        stack.push({ value: child, name: key, url: node.url || URL_KEY.test(key), key, up: node });
+      }
     }
   }
   return undefined;
