@@ -31,6 +31,7 @@ export {
   type WorkMsg,
   withMentions,
 } from './messages/render.js';
+export { type RawPath, rawBodyProblem } from './messages/raw.js';
 export * from './messages/schemas.js';
 export { splitMarkdown } from './messages/split.js';
 export { backoffDelay, DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.js';

@@ -18,7 +18,7 @@ describe('message schemas', () => {
     expect(firstIssue({ type: 'action_card', title: 't', markdown: 'm' }).path).toBe('buttons');
     expect(firstIssue({ type: 'action_card', title: 't', markdown: 'm', singleTitle: 's' }).path).toBe('singleUrl');
     expect(firstIssue({ type: 'action_card', title: 't', markdown: 'm', singleTitle: 'x'.repeat(21), singleUrl: 'u' }).path).toBe('singleTitle');
-    expect(firstIssue({ type: 'oa', messageUrl: 'u', head: { bgcolor: 'red' }, body: {} }).path).toBe('head.bgcolor');
+    expect(firstIssue({ type: 'oa', messageUrl: 'https://example.com', head: { bgcolor: 'red' }, body: {} }).path).toBe('head.bgcolor');
     expect(firstIssue({ type: 'voice', mediaId: '@m', durationSeconds: 60 }).path).toBe('durationSeconds');
     expect(firstIssue({ type: 'sticker' }).path).toBe('type');
     expect(firstIssue({ type: 'text', content: 'x', extra: 1 }).message).toMatch(/extra/);

@@ -9,28 +9,139 @@ import { LIMITS } from './limits.js';
 
 const chars = (max: number) =>
   z.string().min(1, 'must not be empty').refine((s) => [...s].length <= max, { message: `must be at most ${max} characters` });
-const url = (max?: number) => (max ? chars(max) : z.string().min(1, 'must not be empty'));
+const atMost = (max: number) => (s: string) => [...s].length <= max;
+
+/*
+ * URLs. DingTalk shows message URLs as links, buttons and pictures and opens them in its client, so every URL field
+ * accepts only http, https and DingTalk's own dingtalk:// links: no javascript:, data:, file:, vbscript: … The rule is
+ * written once, here: `urlProblem` (also applied to markdown link targets and to raw DingTalk bodies) and the
+ * `messageUrl` schema every URL field uses, so validation, the TypeScript type and the OpenAPI document agree.
+ */
+
+export const URL_SCHEMES = ['http', 'https', 'dingtalk'] as const;
+export const URL_RULE = 'must be an http, https or dingtalk URL';
+const PICTURE_RULE = `${URL_RULE} or a media id (@…)`;
+const NESTED_RULE = `${URL_RULE}, and so must the URL a dingtalk link opens`;
+/** The scheme, spelled out case by case because JSON Schema patterns have no flags; published in the OpenAPI document. */
+const URL_PATTERN = /^(?:[Hh][Tt][Tt][Pp][Ss]?|[Dd][Ii][Nn][Gg][Tt][Aa][Ll][Kk]):/;
+const PICTURE_PATTERN = /^(?:@|[Hh][Tt][Tt][Pp][Ss]?:|[Dd][Ii][Nn][Gg][Tt][Aa][Ll][Kk]:)/;
+/** A DingTalk media id (from a media upload), which pictures may give instead of a URL. */
+const MEDIA_ID = /^@[A-Za-z0-9_+/=.-]+$/;
+/** C0 and C1 controls and DEL: URL parsers drop some of them silently (java\tscript:), and differ on which. */
+const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+
+/**
+ * Why `value` is not an acceptable message URL (the rule it breaks), or undefined when it is. It is parsed with the
+ * WHATWG URL parser, as a browser would, and its protocol checked; control characters and surrounding spaces are
+ * refused, not stripped. A dingtalk:// link that opens another URL (`…/page/link?url=…`) has that URL checked too.
+ */
+export function urlProblem(value: string, opts: { mediaId?: boolean } = {}): string | undefined {
+  if (opts.mediaId && MEDIA_ID.test(value)) return undefined;
+  const rule = opts.mediaId ? PICTURE_RULE : URL_RULE;
+  // A nested URL is a decoded part of its container's query, so shorter: the queue ends.
+  const queue = [value];
+  for (let i = 0; i < queue.length; i++) {
+    const s = queue[i]!;
+    const broken = i === 0 ? rule : NESTED_RULE;
+    if (CONTROL.test(s) || s.trim() !== s || !URL_PATTERN.test(s)) return broken;
+    let url: URL;
+    try {
+      url = new URL(s);
+    } catch {
+      return broken;
+    }
+    const scheme = url.protocol.slice(0, -1);
+    if (!(URL_SCHEMES as readonly string[]).includes(scheme)) return broken;
+    if (scheme === 'dingtalk') for (const [k, v] of url.searchParams) if (/url$/i.test(k)) queue.push(v);
+  }
+  return undefined;
+}
+
+const urlSchema = (pattern: RegExp, rule: string, opts: { mediaId?: boolean }, meta: Record<string, string>) =>
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .regex(pattern, rule)
+    .superRefine((s, ctx) => {
+      if (!pattern.test(s)) return; // said by .regex
+      const problem = urlProblem(s, opts);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .meta(meta);
+
+/** Every URL field of every message type. */
+export const messageUrl = urlSchema(URL_PATTERN, URL_RULE, {}, { format: 'uri', description: 'An http, https or dingtalk URL' });
+/** Pictures that DingTalk also takes as a media id. */
+export const pictureUrl = urlSchema(PICTURE_PATTERN, PICTURE_RULE, { mediaId: true }, { description: 'An http, https or dingtalk URL, or a media id (@…)' });
+const cappedUrl = (max: number) => messageUrl.refine(atMost(max), { message: `must be at most ${max} characters` });
+
+/**
+ * Link and image targets in markdown: inline `[x](target)` and `![x](target)`, reference definitions `[x]: target`,
+ * autolinks `<scheme:…>`, and href/src attributes of HTML tags. Linear in the length of the text.
+ */
+export function markdownTargets(text: string): string[] {
+  const targets: string[] = [];
+  const space = (c: string | undefined) => c === ' ' || c === '\t' || c === '\n' || c === '\r';
+  for (let i = text.indexOf(']('); i !== -1; i = text.indexOf('](', i)) {
+    let j = i + 2;
+    while (space(text[j])) j++;
+    if (text[j] === '<') {
+      const end = text.indexOf('>', j);
+      targets.push(text.slice(j + 1, end === -1 ? text.length : end));
+      i = end === -1 ? text.length : end;
+      continue;
+    }
+    // Up to a space or the ')' that closes the link; balanced parentheses belong to the target, as in CommonMark.
+    let k = j;
+    for (let depth = 0; k < text.length && !space(text[k]); k++) {
+      if (text[k] === '(') depth++;
+      else if (text[k] === ')' && depth-- === 0) break;
+    }
+    targets.push(text.slice(j, k));
+    i = Math.max(k, i + 2);
+  }
+  for (const m of text.matchAll(/^ {0,3}\[[^\]\n]+\]:[ \t]*(?:\n[ \t]*)?(\S*)/gm)) targets.push(m[1]!.replace(/^<(.*)>$/, '$1'));
+  for (const m of text.matchAll(/<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*)>/g)) targets.push(m[1]!);
+  for (const tag of text.matchAll(/<[A-Za-z][^<>]*>/g))
+    for (const m of tag[0].matchAll(/\b(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']*))/gi)) targets.push(m[1] ?? m[2] ?? m[3] ?? '');
+  return targets;
+}
+
+/** Why markdown text is not acceptable (a link or image target that breaks the URL rule), or undefined. */
+export function markdownProblem(text: string): string | undefined {
+  for (const target of markdownTargets(text)) {
+    const problem = target === '' ? undefined : urlProblem(target, { mediaId: true });
+    if (problem) return `link target ${JSON.stringify(target.length > 80 ? `${target.slice(0, 80)}…` : target)} ${problem}`;
+  }
+  return undefined;
+}
+
+const markdownText = (max: number) =>
+  chars(max).superRefine((s, ctx) => {
+    const problem = markdownProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 export const textMessage = z.object({ type: z.literal('text'), content: chars(LIMITS.textContent) }).strict();
 
 export const markdownMessage = z
-  .object({ type: z.literal('markdown'), title: chars(LIMITS.title), text: chars(LIMITS.markdownText) })
+  .object({ type: z.literal('markdown'), title: chars(LIMITS.title), text: markdownText(LIMITS.markdownText) })
   .strict();
 
 export const linkMessage = z
-  .object({ type: z.literal('link'), title: chars(LIMITS.title), text: chars(LIMITS.textContent), messageUrl: url(), picUrl: z.string().optional() })
+  .object({ type: z.literal('link'), title: chars(LIMITS.title), text: chars(LIMITS.textContent), messageUrl, picUrl: pictureUrl.optional() })
   .strict();
 
-const button = z.object({ title: chars(LIMITS.buttonTitle), url: url(LIMITS.buttonUrl) }).strict();
+const button = z.object({ title: chars(LIMITS.buttonTitle), url: cappedUrl(LIMITS.buttonUrl) }).strict();
 
 export const actionCardMessage = z
   .object({
     type: z.literal('action_card'),
     title: chars(LIMITS.title),
-    markdown: chars(LIMITS.markdownText),
+    markdown: markdownText(LIMITS.markdownText),
     /** Whole-card jump: one button. */
     singleTitle: chars(LIMITS.singleTitle).optional(),
-    singleUrl: url(LIMITS.singleUrl).optional(),
+    singleUrl: cappedUrl(LIMITS.singleUrl).optional(),
     /** Independent buttons. */
     buttons: z.array(button).min(1).max(5).optional(),
     buttonOrientation: z.enum(['vertical', 'horizontal']).default('vertical'),
@@ -54,8 +165,8 @@ const argb = z.string().regex(/^[0-9A-Fa-f]{8}$/, 'must be 8 hex digits ARGB, e.
 export const oaMessage = z
   .object({
     type: z.literal('oa'),
-    messageUrl: url(),
-    pcMessageUrl: z.string().optional(),
+    messageUrl,
+    pcMessageUrl: messageUrl.optional(),
     head: z.object({ bgcolor: argb, text: z.string().optional() }).strict(),
     body: z
       .object({
@@ -63,7 +174,7 @@ export const oaMessage = z
         form: z.array(z.object({ key: z.string(), value: z.string() }).strict()).optional(),
         rich: z.object({ num: z.string(), unit: z.string().optional() }).strict().optional(),
         content: z.string().optional(),
-        image: z.string().optional(),
+        image: pictureUrl.optional(),
         fileCount: z.string().optional(),
         author: z.string().optional(),
       })
@@ -90,7 +201,7 @@ export const voiceMessage = z
 export const feedCardMessage = z
   .object({
     type: z.literal('feed_card'),
-    links: z.array(z.object({ title: chars(LIMITS.title), messageUrl: url(), picUrl: url() }).strict()).min(1).max(10),
+    links: z.array(z.object({ title: chars(LIMITS.title), messageUrl, picUrl: messageUrl }).strict()).min(1).max(10),
   })
   .strict();
 

@@ -114,7 +114,8 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Fas
     async (req, reply) => {
       const body = (req.body ?? {}) as Record<string, unknown>;
       const header = req.headers['idempotency-key'];
-      if (typeof header === 'string' && header !== '') {
+      // A body that is not an object (a JSON string or number) is left for the schema to refuse.
+      if (typeof header === 'string' && header !== '' && typeof body === 'object') {
         if (body.idempotencyKey !== undefined && body.idempotencyKey !== header)
           throw invalid('idempotencyKey', 'differs from the Idempotency-Key header');
         body.idempotencyKey = header;

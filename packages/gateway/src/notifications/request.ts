@@ -1,4 +1,4 @@
-import { messageSchema } from '@dingpush/dingtalk';
+import { messageSchema, rawBodyProblem } from '@dingpush/dingtalk';
 import { z } from 'zod';
 
 /**
@@ -25,12 +25,51 @@ export const recipientsSchema = z
     message: 'give at least one recipient: userIds, mobiles, deptIds, allUsers, robots or chats',
   });
 
-/** A DingTalk body passed through untouched (work-notification `msg`, robot body or {msgKey, msgParam}). */
+/** Bounds on `message.raw`, which is stored, hashed and rendered as given. */
+export const RAW_BOUNDS = { maxDepth: 32, maxBytes: 64 * 1024 } as const;
+
+/** Whether objects and arrays nest more than `max` levels (the value itself is level 1); without recursion. */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+const parsedOrNull = (json: string): unknown => {
+  try {
+    return JSON.parse(json);
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * A DingTalk body passed through untouched (work-notification `msg`, robot body or {msgKey, msgParam}): bounded in
+ * depth and size (it is canonicalised and serialised later), and held to the message URL rule like typed messages.
+ */
 export const rawMessageSchema = z
   .object({
     raw: z
       .record(z.string(), z.unknown())
-      .refine((r) => typeof r.msgtype === 'string' || typeof r.msgKey === 'string', 'must have msgtype (or msgKey for app robots)'),
+      .superRefine((r, ctx) => {
+        const tooDeep = `nested deeper than ${RAW_BOUNDS.maxDepth} levels`;
+        if (nestedDeeperThan(r, RAW_BOUNDS.maxDepth)) return ctx.addIssue({ code: 'custom', message: tooDeep });
+        if (typeof r.msgParam === 'string' && nestedDeeperThan(parsedOrNull(r.msgParam), RAW_BOUNDS.maxDepth))
+          return ctx.addIssue({ code: 'custom', path: ['msgParam'], message: tooDeep });
+        const bytes = Buffer.byteLength(JSON.stringify(r));
+        if (bytes > RAW_BOUNDS.maxBytes) return ctx.addIssue({ code: 'custom', message: `must be at most ${RAW_BOUNDS.maxBytes} bytes as JSON; this one is ${bytes}` });
+        if (typeof r.msgtype !== 'string' && typeof r.msgKey !== 'string') return ctx.addIssue({ code: 'custom', message: 'must have msgtype (or msgKey for app robots)' });
+        const problem = rawBodyProblem(r);
+        if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+      })
+      .meta({
+        description: `A DingTalk body sent as given: at most ${RAW_BOUNDS.maxDepth} levels deep and ${RAW_BOUNDS.maxBytes} bytes as JSON; its …url fields and markdown links follow the message URL rule (http, https or dingtalk)`,
+      }),
   })
   .strict();
 
