@@ -7,5 +7,7 @@ export { type Config, type ConfigInput, configSchema } from './config/schema.js'
 export { type GatewayOptions, type RunningGateway, startGateway } from './gateway.js';
 export { type NotificationRequest, notificationRequestSchema } from './notifications/request.js';
 export { isSandbox, startSandbox } from './sandbox.js';
-export { openStore, PostgresStore, SqliteStore, type Store } from './store/index.js';
+export { openStore, type Store } from './store/index.js';
+export { PostgresStore } from './store/postgres.js';
+export { SqliteStore } from './store/sqlite.js';
 export * from './index.js';

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { CamelCasePlugin, Kysely, type SelectQueryBuilder, SqliteDialect } from 'kysely';
 import { KyselyStore, toNotification } from './kysely-store.js';
 import { type Database as Schema, migrate, type NotificationsTable } from './schema.js';
@@ -72,8 +72,17 @@ export class SqliteStore extends KyselyStore {
    * power loss.
    */
   static async open(path: string, opts: { synchronous?: 'full' | 'normal' } = {}): Promise<SqliteStore> {
+    // An optional dependency, loaded only when a SQLite store is opened: PostgreSQL-only installs skip it.
+    const BetterSqlite3 = await import('better-sqlite3').then(
+      (m) => m.default,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ERR_MODULE_NOT_FOUND' && err.message.includes("'better-sqlite3'"))
+          throw new Error('store.sqlite: the better-sqlite3 package is not installed (npm install better-sqlite3), or use store.postgres');
+        throw err;
+      },
+    );
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const sqlite = new Database(path);
+    const sqlite = new BetterSqlite3(path);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
