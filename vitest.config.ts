@@ -1,6 +1,11 @@
+import { defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
+// The workspace packages export a "source" condition (their src/*.ts): tests run the sources, never a stale dist/.
+// Spawned CLI processes run the built JavaScript, which is why `npm test` builds first.
 export default defineConfig({
+  resolve: { conditions: ['source', ...defaultClientConditions] },
+  ssr: { resolve: { conditions: ['source', ...defaultServerConditions] } },
   test: {
     include: ['packages/*/test/**/*.test.ts'],
     testTimeout: 30_000,

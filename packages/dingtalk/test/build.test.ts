@@ -8,7 +8,7 @@ const pkg = new URL('..', import.meta.url).pathname;
 
 describe('package build', () => {
   it('compiles to JavaScript with type declarations that plain Node can import', () => {
-    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: pkg, stdio: 'pipe' });
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', 'tsconfig.build.json'], { cwd: pkg, stdio: 'pipe' });
     expect(existsSync(`${pkg}dist/index.js`)).toBe(true);
     expect(existsSync(`${pkg}dist/index.d.ts`)).toBe(true);
     expect(existsSync(`${pkg}dist/app-client.d.ts`)).toBe(true);

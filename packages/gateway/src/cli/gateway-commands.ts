@@ -1,9 +1,8 @@
-import type { Command } from 'commander';
 import type { NotificationRequestInput } from '../notifications/request.js';
 import type { NotificationStatus } from '../domain/delivery-states.js';
 import type { NotificationView } from '../domain/notification-view.js';
 import { DingpushClient } from '../sdk/client.js';
-import { collect, gatewayOptions, messageFromFlags, print, readJsonFile, UsageError } from './options.js';
+import { messageFromFlags, print, readJsonFile, UsageError } from './options.js';
 
 interface GatewayFlags {
   url: string;
@@ -74,76 +73,38 @@ export function describeNotification(n: NotificationView): string {
   return lines.join('\n');
 }
 
-export function registerGatewayCommands(program: Command): void {
-  gatewayOptions(
-    program
-      .command('send')
-      .description('send a notification through a running gateway')
-      .option('--user <userid...>', 'DingTalk userids (repeat or comma-separate)', collect)
-      .option('--mobile <mobile...>', 'mobile numbers, resolved to userids by the gateway', collect)
-      .option('--dept <id...>', 'department ids (with sub-departments)', collect)
-      .option('--all-users', 'everyone in the organisation (DingTalk allows 3 a day)')
-      .option('--robot <name...>', 'configured custom robots (group chats)', collect)
-      .option('--chat <chatid...>', 'group chats by chatid (legacy chat/send)', collect)
-      .option('--text <content>', 'a text message')
-      .option('--markdown <text>', 'a markdown message (needs --title)')
-      .option('--title <title>', 'title of a markdown message')
-      .option('--message <json>', 'any message as JSON, e.g. {"type":"action_card",...}')
-      .option('--file <path>', 'a JSON file with the whole request; flags override its parts')
-      .option('--app <name>', 'which configured app sends')
-      .option('--via <channel>', 'work_notice (default) or app_robot for userids and mobiles')
-      .option('--at-mobile <mobile...>', 'robot messages: @-mention by mobile', collect)
-      .option('--at-user <userid...>', 'robot messages: @-mention by userid', collect)
-      .option('--at-all', 'robot messages: @everyone')
-      .option('--idempotency-key <key>', 'the same key returns the same notification instead of sending again')
-      .option('--send-at <iso-time>', 'deliver at this time')
-      .option('--callback-url <url>', 'receives the final per-recipient outcome')
-      .option('--wait', 'wait until every recipient has an outcome, then print them')
-      .option('--timeout <ms>', 'with --wait: how long to wait', '60000'),
-  ).action(async (f: SendFlags) => {
-    const api = client(f);
-    const accepted = await api.send(requestFromFlags(f));
-    if (!f.wait) return print(Boolean(f.json), accepted, () => `${accepted.id} ${accepted.replayed ? 'already accepted (idempotent replay)' : 'accepted'}`);
-    const n = await api.waitFor(accepted.id, { timeoutMs: Number(f.timeout), intervalMs: 250 });
-    print(Boolean(f.json), n, () => describeNotification(n));
-  });
+/** `dingpush send` (declared in main.ts, like the commands below; this module loads only when one of them runs). */
+export async function send(f: SendFlags): Promise<void> {
+  const api = client(f);
+  const accepted = await api.send(requestFromFlags(f));
+  if (!f.wait) return print(Boolean(f.json), accepted, () => `${accepted.id} ${accepted.replayed ? 'already accepted (idempotent replay)' : 'accepted'}`);
+  const n = await api.waitFor(accepted.id, { timeoutMs: Number(f.timeout), intervalMs: 250 });
+  print(Boolean(f.json), n, () => describeNotification(n));
+}
 
-  gatewayOptions(program.command('status').description('show a notification and what happened to each recipient').argument('<id>', 'notification id')).action(
-    async (id: string, f: GatewayFlags) => {
-      const n = await client(f).get(id);
-      print(Boolean(f.json), n, () => describeNotification(n));
-    },
+export async function status(id: string, f: GatewayFlags): Promise<void> {
+  const n = await client(f).get(id);
+  print(Boolean(f.json), n, () => describeNotification(n));
+}
+
+export async function recall(id: string, f: GatewayFlags): Promise<void> {
+  const r = await client(f).recall(id);
+  print(Boolean(f.json), r, () =>
+    [
+      `${r.id}: ${r.recalled} recalled`,
+      ...r.pending.map((x) => `  pending: ${x.channel} ${x.recipient}: ${x.reason}`),
+      ...r.notRecalled.map((x) => `  not recalled: ${x.channel} ${x.recipient}: ${x.reason}`),
+      ...(r.alsoRecalled.length ? [`  also recalled (they shared one DingTalk message): ${r.alsoRecalled.join(', ')}`] : []),
+    ].join('\n'),
   );
+}
 
-  gatewayOptions(program.command('recall').description('recall a notification (what DingTalk allows: work notifications, app-robot messages, anything not sent yet)').argument('<id>', 'notification id')).action(
-    async (id: string, f: GatewayFlags) => {
-      const r = await client(f).recall(id);
-      print(Boolean(f.json), r, () =>
-        [
-          `${r.id}: ${r.recalled} recalled`,
-          ...r.pending.map((x) => `  pending: ${x.channel} ${x.recipient}: ${x.reason}`),
-          ...r.notRecalled.map((x) => `  not recalled: ${x.channel} ${x.recipient}: ${x.reason}`),
-          ...(r.alsoRecalled.length ? [`  also recalled (they shared one DingTalk message): ${r.alsoRecalled.join(', ')}`] : []),
-        ].join('\n'),
-      );
-    },
-  );
+export async function retry(id: string, f: GatewayFlags): Promise<void> {
+  const r = await client(f).retry(id);
+  print(Boolean(f.json), r, () => `${r.id}: ${r.jobs} job(s) retried, ${r.deliveries} failed deliver${r.deliveries === 1 ? 'y' : 'ies'} back in the queue`);
+}
 
-  gatewayOptions(
-    program.command('retry').description("retry a notification's dead letters: failed deliveries go back to the queue").argument('<id>', 'notification id'),
-  ).action(async (id: string, f: GatewayFlags) => {
-    const r = await client(f).retry(id);
-    print(Boolean(f.json), r, () => `${r.id}: ${r.jobs} job(s) retried, ${r.deliveries} failed deliver${r.deliveries === 1 ? 'y' : 'ies'} back in the queue`);
-  });
-
-  gatewayOptions(
-    program
-      .command('list')
-      .description('list recent notifications, newest first')
-      .option('--status <status>', 'queued, in_progress, completed or recalled')
-      .option('--limit <n>', 'how many', '20'),
-  ).action(async (f: GatewayFlags & { status?: NotificationStatus; limit: string }) => {
-    const page = await client(f).list({ ...(f.status ? { status: f.status } : {}), limit: Number(f.limit) });
-    print(Boolean(f.json), page, () => page.items.map((n) => `${n.id}  ${n.createdAt}  ${n.status}`).join('\n') || 'no notifications');
-  });
+export async function list(f: GatewayFlags & { status?: NotificationStatus; limit: string }): Promise<void> {
+  const page = await client(f).list({ ...(f.status ? { status: f.status } : {}), limit: Number(f.limit) });
+  print(Boolean(f.json), page, () => page.items.map((n) => `${n.id}  ${n.createdAt}  ${n.status}`).join('\n') || 'no notifications');
 }

@@ -1,8 +1,17 @@
 import { Command, CommanderError } from 'commander';
-import { registerEmulatorCommand } from './emulator-command.js';
-import { registerGatewayCommands } from './gateway-commands.js';
-import { registerRobotCommand } from './robot-command.js';
-import { registerServeCommand } from './serve-command.js';
+import { collect, gatewayOptions } from './options.js';
+
+/** The emulator's DEFAULT_EMULATOR_PORT, written out here so that declaring the command does not load the emulator. */
+const EMULATOR_PORT = '8730';
+
+/**
+ * An action that imports the module implementing its command only when that command runs, so `dingpush --help` or
+ * `dingpush send` never load the HTTP server, the store or the emulator.
+ */
+const lazy =
+  <A extends unknown[]>(load: () => Promise<(...args: A) => Promise<void>>) =>
+  async (...args: A): Promise<void> =>
+    (await load())(...args);
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -10,10 +19,90 @@ export function buildProgram(): Command {
     .description('dingpush — deliver notifications to people on DingTalk (钉钉), durably and inside its quotas')
     .version('0.1.0')
     .exitOverride();
-  registerServeCommand(program);
-  registerGatewayCommands(program);
-  registerRobotCommand(program);
-  registerEmulatorCommand(program);
+
+  program
+    .command('serve')
+    .description('run the gateway; with no DingTalk app or robot configured, in sandbox mode against a built-in emulator')
+    .option('-c, --config <file>', 'YAML configuration (env DINGPUSH_CONFIG; default ./dingpush.yaml when it exists)', process.env.DINGPUSH_CONFIG)
+    .option('-p, --port <port>', 'override server.port')
+    .option('--host <host>', 'override server.host')
+    .action(lazy(async () => (await import('./serve-command.js')).serve));
+
+  gatewayOptions(
+    program
+      .command('send')
+      .description('send a notification through a running gateway')
+      .option('--user <userid...>', 'DingTalk userids (repeat or comma-separate)', collect)
+      .option('--mobile <mobile...>', 'mobile numbers, resolved to userids by the gateway', collect)
+      .option('--dept <id...>', 'department ids (with sub-departments)', collect)
+      .option('--all-users', 'everyone in the organisation (DingTalk allows 3 a day)')
+      .option('--robot <name...>', 'configured custom robots (group chats)', collect)
+      .option('--chat <chatid...>', 'group chats by chatid (legacy chat/send)', collect)
+      .option('--text <content>', 'a text message')
+      .option('--markdown <text>', 'a markdown message (needs --title)')
+      .option('--title <title>', 'title of a markdown message')
+      .option('--message <json>', 'any message as JSON, e.g. {"type":"action_card",...}')
+      .option('--file <path>', 'a JSON file with the whole request; flags override its parts')
+      .option('--app <name>', 'which configured app sends')
+      .option('--via <channel>', 'work_notice (default) or app_robot for userids and mobiles')
+      .option('--at-mobile <mobile...>', 'robot messages: @-mention by mobile', collect)
+      .option('--at-user <userid...>', 'robot messages: @-mention by userid', collect)
+      .option('--at-all', 'robot messages: @everyone')
+      .option('--idempotency-key <key>', 'the same key returns the same notification instead of sending again')
+      .option('--send-at <iso-time>', 'deliver at this time')
+      .option('--callback-url <url>', 'receives the final per-recipient outcome')
+      .option('--wait', 'wait until every recipient has an outcome, then print them')
+      .option('--timeout <ms>', 'with --wait: how long to wait', '60000'),
+  ).action(lazy(async () => (await import('./gateway-commands.js')).send));
+
+  gatewayOptions(program.command('status').description('show a notification and what happened to each recipient').argument('<id>', 'notification id')).action(
+    lazy(async () => (await import('./gateway-commands.js')).status),
+  );
+
+  gatewayOptions(
+    program
+      .command('recall')
+      .description('recall a notification (what DingTalk allows: work notifications, app-robot messages, anything not sent yet)')
+      .argument('<id>', 'notification id'),
+  ).action(lazy(async () => (await import('./gateway-commands.js')).recall));
+
+  gatewayOptions(
+    program.command('retry').description("retry a notification's dead letters: failed deliveries go back to the queue").argument('<id>', 'notification id'),
+  ).action(lazy(async () => (await import('./gateway-commands.js')).retry));
+
+  gatewayOptions(
+    program
+      .command('list')
+      .description('list recent notifications, newest first')
+      .option('--status <status>', 'queued, in_progress, completed or recalled')
+      .option('--limit <n>', 'how many', '20'),
+  ).action(lazy(async () => (await import('./gateway-commands.js')).list));
+
+  program
+    .command('robot')
+    .description('talk to a custom group robot directly')
+    .command('send')
+    .description('send one message to a robot webhook (signed when --secret is given)')
+    .requiredOption('--webhook <url>', 'https://oapi.dingtalk.com/robot/send?access_token=… (env DINGPUSH_ROBOT_WEBHOOK)', process.env.DINGPUSH_ROBOT_WEBHOOK)
+    .option('--secret <secret>', 'signing secret SEC… (env DINGPUSH_ROBOT_SECRET)', process.env.DINGPUSH_ROBOT_SECRET)
+    .option('--text <content>', 'a text message')
+    .option('--markdown <text>', 'a markdown message (needs --title)')
+    .option('--title <title>', 'title of a markdown message')
+    .option('--message <json>', 'any robot-capable message as JSON')
+    .option('--at-mobile <mobile...>', '@-mention by mobile', collect)
+    .option('--at-user <userid...>', '@-mention by userid', collect)
+    .option('--at-all', '@everyone')
+    .option('--json', 'print the answer as JSON')
+    .action(lazy(async () => (await import('./robot-command.js')).robotSend));
+
+  program
+    .command('emulator')
+    .description('run the local DingTalk emulator (both API families, robots, inspector and inbox page)')
+    .option('-p, --port <port>', 'port to listen on', EMULATOR_PORT)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--org <file>', 'org file (JSON or YAML) declaring apps, users, departments, robots and chats; default: the demo org')
+    .action(lazy(async () => (await import('./emulator-command.js')).emulator));
+
   return program;
 }
 
