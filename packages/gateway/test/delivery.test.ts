@@ -92,6 +92,17 @@ describe('delivery: batching, tracking and per-recipient outcomes', () => {
     expect(await env.inbox('chats', 'chat1')).toHaveLength(1);
   });
 
+  it('through the app robot, a chat is a group conversation (groupMessages): sent, and recallable at DingTalk', async () => {
+    const { id } = await env.api.send({ to: { chats: ['cid1=='] }, via: 'app_robot', message: text('group via app robot') });
+    const n = await env.api.waitFor(id);
+    expect(n.deliveries![0]).toMatchObject({ channel: 'robot_group', recipient: 'cid1==', status: 'sent', processQueryKey: expect.any(String) });
+    const inChat = async () => (await env.inbox('chats', 'chat1')).filter((m) => JSON.stringify(m.message).includes('group via app robot')).map((m) => m.status);
+    await expect.poll(inChat).toHaveLength(1);
+    expect(await env.api.recall(id)).toMatchObject({ recalled: 1, notRecalled: [] });
+    expect(await inChat()).toEqual(['recalled']);
+    expect((await env.api.get(id)).status).toBe('recalled');
+  });
+
   it('a raw DingTalk body is passed through untouched', async () => {
     const raw = { msgtype: 'feedCard', feedCard: { links: [{ title: '新闻', messageURL: 'https://a', picURL: 'https://p' }] } };
     const { id } = await env.api.send({ to: { robots: ['ops'] }, message: { raw } });

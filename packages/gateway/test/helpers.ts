@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type OrgInput, parseOrg, type RunningEmulator, startEmulator } from '@dingpush/emulator';
+import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { type ConfigInput, DingpushClient, parseConfig, type RunningGateway, startGateway } from '../src/server.js';
 
@@ -54,33 +55,54 @@ export function gatewayConfig(emulatorUrl: string, dataDir: string, overrides: P
 export interface Env {
   emu: RunningEmulator;
   gw: RunningGateway;
+  /** With `instances: 2`: a second gateway on the same store (PostgreSQL), its dispatcher competing for the jobs. */
+  gw2?: RunningGateway;
   api: DingpushClient;
   dataDir: string;
   /** Moves the gateway's and the emulator's clocks forward together. */
   advance(ms: number): Promise<void>;
-  calls(path?: string): Promise<{ path: string; errcode?: number | string; robot?: string }[]>;
+  /** The gateway's (and the emulator's) clock now. */
+  now(): number;
+  calls(path?: string): Promise<{ time: number; path: string; errcode?: number | string; robot?: string }[]>;
   inbox(kind: 'users' | 'robots' | 'chats', id: string): Promise<any[]>;
   fault(f: Record<string, unknown>): Promise<void>;
   switches(s: Record<string, unknown>): Promise<void>;
 }
 
 export const SEND = '/topapi/message/corpconversation/asyncsend_v2';
+export const PG_URL = process.env.DINGPUSH_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A PostgreSQL schema of its own for a test file, dropped afterwards. */
+export function usePostgresSchema(name: string): string {
+  const schema = `dingpush_${name}_${process.pid}_${Date.now()}`;
+  afterAll(async () => {
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    await client.query(`drop schema if exists "${schema}" cascade`);
+    await client.end();
+  });
+  return schema;
+}
 
 /** An emulator and a gateway (SQLite in a temp dir) for one test file, with a shared movable clock. */
-export function useGateway(opts: { switches?: OrgInput['switches']; config?: Partial<ConfigInput> } = {}): Env {
+export function useGateway(opts: { switches?: OrgInput['switches']; config?: Partial<ConfigInput>; instances?: 1 | 2 } = {}): Env {
   const env = {} as Env;
   let offset = 0;
   beforeAll(async () => {
     env.dataDir = mkdtempSync(join(tmpdir(), 'dingpush-gw-'));
     env.emu = await startEmulator({ org: parseOrg(org(opts.switches)), port: 0 });
-    env.gw = await startGateway(parseConfig(gatewayConfig(env.emu.url, env.dataDir, opts.config)), { now: () => Date.now() + offset });
+    const config = parseConfig(gatewayConfig(env.emu.url, env.dataDir, opts.config));
+    env.gw = await startGateway(config, { now: () => Date.now() + offset });
+    if (opts.instances === 2) env.gw2 = await startGateway(config, { now: () => Date.now() + offset });
     env.api = new DingpushClient({ url: env.gw.url, apiKey: API_KEY });
     const post = (path: string, body: unknown) =>
       fetch(`${env.emu.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    env.now = () => Date.now() + offset;
     env.advance = async (ms) => {
       offset += ms;
       await post('/_emulator/api/clock', { advanceMs: ms });
       env.gw.runtime.wake();
+      env.gw2?.runtime.wake();
     };
     env.calls = async (path) => (await (await fetch(`${env.emu.url}/_emulator/api/calls${path ? `?path=${encodeURIComponent(path)}` : ''}`)).json()).calls;
     env.inbox = async (kind, id) => (await (await fetch(`${env.emu.url}/_emulator/api/inbox/${kind}/${id}`)).json()).messages;
@@ -92,6 +114,7 @@ export function useGateway(opts: { switches?: OrgInput['switches']; config?: Par
     };
   });
   afterAll(async () => {
+    await env.gw2?.close();
     await env.gw?.close();
     await env.emu?.close();
   });

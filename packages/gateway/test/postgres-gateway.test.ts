@@ -1,18 +1,9 @@
-import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
-import { text, useGateway } from './helpers.js';
-
-const PG_URL = process.env.DINGPUSH_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
-const schema = `dingpush_gw_${process.pid}_${Date.now()}`;
+import { describe, expect, it } from 'vitest';
+import { PG_URL, text, useGateway, usePostgresSchema } from './helpers.js';
 
 describe('the gateway on PostgreSQL', () => {
+  const schema = usePostgresSchema('gw');
   const env = useGateway({ config: { store: { postgres: PG_URL, schema } } });
-  afterAll(async () => {
-    const client = new pg.Client({ connectionString: PG_URL });
-    await client.connect();
-    await client.query(`drop schema if exists "${schema}" cascade`);
-    await client.end();
-  });
 
   it('accepts, delivers and tracks with the shared store', async () => {
     expect(env.gw.store.kind).toBe('postgres');

@@ -61,3 +61,23 @@ describe('pacing inside DingTalk quotas', () => {
     await env.switches({ dailyUserCap: 3 });
   });
 });
+
+describe('read re-checks spend the monthly call quota, so they have a daily budget', () => {
+  const env = useGateway({ switches: { readPercent: 0 }, config: { tracking: { firstCheckMs: 100, readChecksMs: [300, 600], readChecksPerDay: 1 } } });
+
+  it('past the budget, unread stays unread and no more looks are made today', async () => {
+    const RESULT = '/topapi/message/corpconversation/getsendresult';
+    const a = await env.api.send({ to: { userIds: ['u120'] }, message: text('budget a') });
+    const b = await env.api.send({ to: { userIds: ['u121'] }, message: text('budget b') });
+    for (const { id } of [a, b]) expect((await env.api.waitFor(id)).deliveries![0]!.status).toBe('unread');
+    await new Promise((r) => setTimeout(r, 2_000));
+    // One first look per send, then a single re-check for the whole day (not 2 × 2).
+    expect((await env.calls(RESULT)).length).toBe(3);
+    await env.advance(86_400_000);
+    const c = await env.api.send({ to: { userIds: ['u122'] }, message: text('budget c') });
+    await env.api.waitFor(c.id);
+    await new Promise((r) => setTimeout(r, 1_500));
+    // A new day, a new budget.
+    expect((await env.calls(RESULT)).length).toBe(5);
+  });
+});

@@ -30,13 +30,14 @@ const DELIVERED = new Set(['sent', 'unread', 'read']);
  */
 export async function recallNotification(deps: RecallDeps, n: NotificationRow): Promise<RecallResult> {
   await deps.store.transact(null, deps.now(), async (tx) => {
-    await tx.requestRecall(n.id);
     const queued = await tx.deliveries({ notificationId: n.id, statuses: ['queued'] });
     await tx.move(
       queued.map((d) => d.id),
       'cancelled',
       { reason: 'recalled before it was sent' },
     );
+    // Deliveries first, then the notification, in the order sends lock them (fewer deadlocks to retry).
+    await tx.requestRecall(n.id);
     await tx.addJobs([{ id: `rcp_${n.id}`, kind: 'recall', notificationId: n.id, channel: null, destination: null, mergeKey: null, runAt: tx.now, payload: { step: 'plan' } }]);
   });
   deps.wake();

@@ -449,8 +449,12 @@ class KyselyTx implements Tx {
     private readonly ensurePacingRows: (keys: string[]) => Promise<void>,
   ) {}
 
+  /**
+   * Locked for the rest of the unit of work (PostgreSQL): a send that reads whether a recall was asked for, and the
+   * recall that asks, then happen one after the other, so a recall can never fall between them.
+   */
   async notification(id: string): Promise<NotificationRow | undefined> {
-    const row = await this.trx.selectFrom('notifications').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.lock(this.trx.selectFrom('notifications').selectAll().where('id', '=', id)).executeTakeFirst();
     return row ? toNotification(row) : undefined;
   }
 
@@ -652,7 +656,9 @@ class KyselyTx implements Tx {
         .execute();
     }
     this.pendingLog = [];
-    for (const id of this.touched) {
+    // In id order, each notification row locked first: concurrent units of work touching one notification then
+    // derive its status one after the other, so a change is recorded (and called back) once.
+    for (const id of [...this.touched].sort()) {
       const n = await this.notification(id);
       if (!n) continue;
       const c = await this.trx

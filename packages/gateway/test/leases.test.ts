@@ -1,0 +1,66 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PG_URL, SEND, text, useGateway, usePostgresSchema } from './helpers.js';
+
+/**
+ * A lease far shorter than a slow DingTalk call, and two gateways on one PostgreSQL competing for the jobs: the
+ * dispatcher renews the leases of what it is working on, and every write names its lease's fencing token, so no
+ * lease length can make a job run twice.
+ */
+describe('leases that hold under a slow DingTalk, with two gateways competing', () => {
+  const schema = usePostgresSchema('leases');
+  const env = useGateway({
+    instances: 2,
+    config: { store: { postgres: PG_URL, schema }, delivery: { leaseMs: 150, pollMs: 20, backoffBaseMs: 50, backoffMaxMs: 300 } },
+  });
+  const received: { type: string; statuses: string[] }[] = [];
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => {
+      body += c;
+    });
+    req.on('end', () => {
+      const e = JSON.parse(body);
+      received.push({ type: e.type, statuses: e.notification.deliveries.map((d: { channel: string; status: string }) => `${d.channel}:${d.status}`).sort() });
+      res.end('ok');
+    });
+  });
+  let hook = '';
+  beforeAll(async () => {
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  });
+  afterAll(() => new Promise<void>((r) => receiver.close(() => r())));
+
+  it('a call ten times longer than the lease is made once, on every channel, and its outcome is the one reported', async () => {
+    for (const path of [SEND, '/robot/send', '/chat/send']) await env.fault({ path, kind: 'latency', latencyMs: 1_500, count: 1 });
+    const before = { send: (await env.calls(SEND)).length, robot: (await env.calls('/robot/send')).length, chat: (await env.calls('/chat/send')).length };
+    const { id } = await env.api.send({ to: { userIds: ['u70'], robots: ['ops'], chats: ['chat1'] }, message: text('slow DingTalk'), callbackUrl: hook });
+    const n = await env.api.waitFor(id, { timeoutMs: 15_000 });
+    expect((await env.calls(SEND)).length - before.send).toBe(1);
+    expect((await env.calls('/robot/send')).length - before.robot).toBe(1);
+    expect((await env.calls('/chat/send')).length - before.chat).toBe(1);
+    const by = Object.fromEntries(n.deliveries!.map((d) => [d.channel, d]));
+    expect(['read', 'unread']).toContain(by.work_notice!.status);
+    expect(by.robot).toMatchObject({ status: 'sent', attempts: 1 });
+    // A chat/send that took longer than the lease is not mistaken for a lost answer.
+    expect(by.chat).toMatchObject({ status: 'sent', attempts: 1 });
+    expect((await env.inbox('users', 'u70')).filter((m) => m.message.text.content === 'slow DingTalk')).toHaveLength(1);
+    expect((await env.inbox('chats', 'chat1')).filter((m) => m.message.text?.content === 'slow DingTalk')).toHaveLength(1);
+    await expect.poll(() => received.map((r) => r.type), { timeout: 5_000 }).toEqual(['notification.in_progress', 'notification.completed']);
+    expect(received[1]!.statuses).toEqual(expect.arrayContaining(['chat:sent', 'robot:sent']));
+    expect(received[1]!.statuses).not.toEqual(expect.arrayContaining([expect.stringMatching(/failed/)]));
+  });
+
+  it('a burst of slow calls: still one call per message', async () => {
+    await env.fault({ path: '/robot/send', kind: 'latency', latencyMs: 600, rate: 1 });
+    const before = (await env.calls('/robot/send')).length;
+    const ids = await Promise.all(Array.from({ length: 12 }, (_, i) => env.api.send({ to: { robots: ['ops'] }, message: text(`slow burst ${i}`) })));
+    for (const { id } of ids) expect((await env.api.waitFor(id, { timeoutMs: 15_000 })).deliveries![0]).toMatchObject({ status: 'sent', attempts: 1 });
+    await fetch(`${env.emu.url}/_emulator/api/faults`, { method: 'DELETE' });
+    expect((await env.calls('/robot/send')).length - before).toBe(12);
+    const inbox = (await env.inbox('robots', 'ops')).map((m) => m.message.text.content).filter((c: string) => c.startsWith('slow burst'));
+    expect(inbox.sort()).toEqual(Array.from({ length: 12 }, (_, i) => `slow burst ${i}`).sort());
+  });
+});
