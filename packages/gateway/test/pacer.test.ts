@@ -2,10 +2,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { earliestSlot, HELD_SLOT_GRACE_MS, type PaceRule, Pacer, reserveAt, type WindowState } from '../src/dispatch/pacer.js';
+import { earliestSlot, type PaceRule, Pacer, reserveAt, type WindowState } from '../src/dispatch/pacer.js';
 import { openStore, type Store } from '../src/server.js';
 
-const ROBOT: PaceRule = { limit: 20, windowMs: 62_000 };
+const ROBOT: PaceRule = { limit: 20, windowMs: 62_000, lateMs: 1_500 };
 const reserveMany = (rule: PaceRule, n: number, now: number, weight = 1) => {
   let state: WindowState = { log: [] };
   const slots: number[] = [];
@@ -46,7 +46,7 @@ describe('pacing by reservation', () => {
   });
 
   it('weighted: recipients per minute count each call by its recipients; a call over the limit takes the whole window', () => {
-    const rule: PaceRule = { limit: 5000, windowMs: 60_000, granularityMs: 1000 };
+    const rule: PaceRule = { limit: 5000, windowMs: 60_000, granularityMs: 1000, lateMs: 0 };
     const slots = reserveMany(rule, 51, 0, 100);
     expect(slots.slice(0, 50)).toEqual(Array(50).fill(0));
     expect(slots[50]).toBe(60_001);
@@ -79,7 +79,7 @@ describe('pacing by reservation', () => {
       const c = { key: 'robot:r2', rule: ROBOT, weight: 1 };
       const held = await pacer.acquire([c], 10_000);
       expect(await pacer.acquire([c], held + 100, held)).toBe(held);
-      const late = await pacer.acquire([c], held + HELD_SLOT_GRACE_MS + 1, held);
+      const late = await pacer.acquire([c], held + ROBOT.lateMs + 1, held);
       expect(late).toBeGreaterThan(held);
       await pacer.block('robot:r2', 700_000, 20_000);
       expect(await pacer.acquire([c], 20_000, 20_000)).toBeGreaterThanOrEqual(700_000);
@@ -87,8 +87,8 @@ describe('pacing by reservation', () => {
 
     it('several windows at once: one moment that fits all of them', async () => {
       const pacer = new Pacer(store);
-      const app = { key: 'app:k:send', rule: { limit: 2, windowMs: 1000 }, weight: 1 };
-      const recipients = { key: 'recipients:k', rule: { limit: 100, windowMs: 60_000 }, weight: 60 };
+      const app = { key: 'app:k:send', rule: { limit: 2, windowMs: 1000, lateMs: 0 }, weight: 1 };
+      const recipients = { key: 'recipients:k', rule: { limit: 100, windowMs: 60_000, lateMs: 0 }, weight: 60 };
       expect(await pacer.acquire([app, recipients], 0)).toBe(0);
       // The app allows a second call now, but the recipients do not fit until the minute has passed.
       expect(await pacer.acquire([app, recipients], 0)).toBe(60_001);

@@ -81,3 +81,28 @@ describe('read re-checks spend the monthly call quota, so they have a daily budg
     expect((await env.calls(RESULT)).length).toBe(5);
   });
 });
+
+describe('every call to DingTalk is paced, not only sends', () => {
+  const env = useGateway({ switches: { readAfterMs: 300 }, config: { tracking: { firstCheckMs: 50, readChecksMs: [400] } } });
+
+  it('a burst of 120 work notifications: sends, token fetches, lookups and tracking looks all stay under 20 a second per API', async () => {
+    const ids = await Promise.all(
+      Array.from({ length: 120 }, (_, i) => env.api.send({ to: i % 2 ? { userIds: [`u${i}`] } : { mobiles: [`1360000${String(i).padStart(4, '0')}`] }, message: text(`paced ${i}`) })),
+    );
+    for (const { id } of ids) await env.api.waitFor(id, { timeoutMs: 30_000 });
+    await new Promise((r) => setTimeout(r, 1_000));
+    const calls = await env.calls();
+    const bad = calls.filter((c) => c.errcode === 90018);
+    console.log(JSON.stringify([...new Set(bad.map((c) => c.path))]));
+    for (const b of bad.slice(0, 3)) console.log(b.path, b.time, JSON.stringify(calls.filter((c) => c.path === b.path && c.time > b.time - 1300 && c.time <= b.time).map((c) => [c.time - b.time, c.errcode])));
+    expect(calls.filter((c) => c.errcode === 90018 || c.errcode === 'Forbidden.AccessDenied.QpsLimitForAppkeyAndApi')).toEqual([]);
+    const paths = new Set(calls.map((c) => c.path));
+    for (const path of ['/topapi/message/corpconversation/asyncsend_v2', '/topapi/v2/user/getbymobile', '/topapi/message/corpconversation/getsendresult'])
+      expect(paths).toContain(path);
+    for (const path of paths) {
+      const times = calls.filter((c) => c.path === path).map((c) => c.time);
+      const busiest = Math.max(...times.map((t) => times.filter((x) => x > t - 1_000 && x <= t).length));
+      expect(busiest, path).toBeLessThanOrEqual(20);
+    }
+  });
+});

@@ -5,6 +5,7 @@ import { retryDelay } from './backoff.js';
 import { runCallback } from './callbacks.js';
 import { CHANNEL_DESCRIPTORS } from './channels/index.js';
 import { describe } from './describe.js';
+import { inJob, PaceDeferral, WAIT_IN_HANDLER_MS } from './pacing-context.js';
 import { runRecall } from './recall.js';
 import { runResolve } from './resolve.js';
 import type { JobContext, Runtime } from './runtime.js';
@@ -110,8 +111,11 @@ export class Dispatcher {
     const controller = new AbortController();
     const entry: InFlight = { fences: jobs.map(fenceOf), controller };
     const ctx: JobContext = { rt: this.rt, signal: controller.signal };
-    const p = this.handle(ctx, jobs)
-      .catch((err) => this.failed(jobs, err))
+    // A call inside the handler whose slot is far off defers the job, which keeps that slot (see pacing-context.ts).
+    const first = jobs[0]!;
+    const held = first.slotKey && first.slotAt !== null ? { key: first.slotKey, at: first.slotAt } : null;
+    const p = inJob(held, WAIT_IN_HANDLER_MS, () => this.handle(ctx, jobs))
+      .catch((err) => (err instanceof PaceDeferral ? this.deferred(jobs, err) : this.failed(jobs, err)))
       .finally(() => {
         this.inFlight.delete(p);
         this.wakeUp?.();
@@ -135,6 +139,14 @@ export class Dispatcher {
         return runCallback(ctx, job);
       default:
         return assertNever(job);
+    }
+  }
+
+  private async deferred(jobs: JobRow[], d: PaceDeferral): Promise<void> {
+    try {
+      await work(this.rt, jobs.map(fenceOf), (tx) => tx.reschedule(jobs.map((j) => j.id), d.at, { slotAt: d.at, slotKey: d.key }));
+    } catch (err) {
+      this.rt.log.warn({ err }, 'deferring a job failed; its lease runs out and it is claimed again');
     }
   }
 

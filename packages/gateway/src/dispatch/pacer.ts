@@ -19,6 +19,11 @@ export interface PaceRule {
   windowMs: number;
   /** Slots closer than this are merged into one entry (later time, summed weight): fewer entries, never fewer counted. */
   granularityMs?: number;
+  /**
+   * How late a call may go after its slot and still count as at its slot: the margin between this window and
+   * DingTalk's (a later call could land in a window it was not counted in). Later than that, it reserves again.
+   */
+  lateMs: number;
 }
 
 export interface WindowState {
@@ -75,12 +80,6 @@ export function reserveAt(state: WindowState, rule: PaceRule, weight: number, at
   return { log, ...(state.blockedUntil && state.blockedUntil > at ? { blockedUntil: state.blockedUntil } : {}) };
 }
 
-/**
- * A slot is held only this long past its time: a call that goes later than that could land in a later window than
- * the one it was counted in, so it reserves again. The robot window's 2 s margin (62 s for DingTalk's 60) covers it.
- */
-export const HELD_SLOT_GRACE_MS = 1_500;
-
 export class Pacer {
   constructor(private readonly store: Store) {}
 
@@ -94,12 +93,22 @@ export class Pacer {
       const raw = await tx.pacing(calls.map((c) => c.key));
       const states = new Map(calls.map((c) => [c.key, parseWindow(raw.get(c.key))]));
       const blocked = Math.max(...[...states.values()].map((s) => s.blockedUntil ?? 0));
-      if (held !== null && held <= now && now - held <= HELD_SLOT_GRACE_MS && blocked <= now) return held;
+      const lateMs = Math.min(...calls.map((c) => c.rule.lateMs));
+      if (held !== null && held <= now && now - held <= lateMs && blocked <= now) return held;
       const at = Math.max(...calls.map((c) => earliestSlot(states.get(c.key)!, c.rule, c.weight, now)));
       const out = new Map<string, string>();
       for (const c of calls) out.set(c.key, JSON.stringify(reserveAt(states.get(c.key)!, c.rule, c.weight, at)));
       await tx.savePacing(out);
       return at;
+    });
+  }
+
+  /** Where a reservation made now would land, reserving nothing. */
+  async peek(calls: Reservation[], now: number): Promise<number> {
+    if (calls.length === 0) return now;
+    return this.store.transact(null, now, async (tx) => {
+      const raw = await tx.pacing(calls.map((c) => c.key));
+      return Math.max(...calls.map((c) => earliestSlot(parseWindow(raw.get(c.key)), c.rule, c.weight, now)));
     });
   }
 

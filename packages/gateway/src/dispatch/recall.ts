@@ -2,11 +2,10 @@ import { fenceOf, type JobOf, type RecallMessagePayload } from '../domain/jobs.j
 import type { DeliveryRow } from '../domain/records.js';
 import { CHANNEL_DESCRIPTORS, isRecallable } from './channels/index.js';
 import { scheduleRecalls } from './job-writes.js';
-import { withTickets } from './pacing-context.js';
+import { WAIT_IN_HANDLER_MS, withTickets } from './pacing-context.js';
 import type { JobContext } from './runtime.js';
 import { work } from './unit-of-work.js';
 
-const WAIT_IN_HANDLER_MS = 250;
 const DELIVERED = ['sent', 'unread', 'read'] as const;
 
 /**
@@ -51,7 +50,7 @@ async function recallMessage(ctx: JobContext, job: JobOf<'recall'> & { payload: 
     return;
   }
   const reservations = [rt.quotas.appCall(app.appKey, recall.api)];
-  const slot = await rt.pacer.acquire(reservations, rt.now(), job.slotAt);
+  const slot = await rt.pacer.acquire(reservations, rt.now(), job.slotKey === null ? job.slotAt : null);
   if (slot - rt.now() > WAIT_IN_HANDLER_MS) {
     await work(rt, fence, (tx) => tx.reschedule([job.id], slot, { slotAt: slot }));
     return;

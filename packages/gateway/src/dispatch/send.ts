@@ -9,12 +9,10 @@ import { CHANNEL_DESCRIPTORS, type ChannelDescriptor } from './channels/index.js
 import type { SendAnswer } from './channels/descriptor.js';
 import { describe } from './describe.js';
 import { moveToNewJob, recallIfRequested, settleJobs } from './job-writes.js';
-import { withTickets } from './pacing-context.js';
+import { PaceDeferral, WAIT_IN_HANDLER_MS, withTickets } from './pacing-context.js';
 import type { JobContext } from './runtime.js';
 import { work } from './unit-of-work.js';
 
-/** A slot this close is waited for in the handler; a later one reschedules the job, which then holds the slot. */
-const WAIT_IN_HANDLER_MS = 250;
 
 type SendJob = JobOf<'send'>;
 const ids = (rows: { id: string }[]) => rows.map((r) => r.id);
@@ -56,21 +54,18 @@ export async function runSend(ctx: JobContext, jobs: SendJob[]): Promise<void> {
     return;
   }
 
-  // A slot in every window the call counts against: held from an earlier reservation, or reserved now (FIFO).
+  // A slot in every window the call counts against (FIFO): one held from an earlier reservation, or a new one. A slot
+  // too far off is reserved and held while the job waits in the queue. A near one is taken only once the batch has
+  // started, right before the call, so that DingTalk sees the call close to its slot whatever the store was doing.
   const reservations = await d.pacing(rt, destination, batch);
-  const held = jobs.every((j) => j.slotAt !== null) ? Math.min(...jobs.map((j) => j.slotAt!)) : null;
-  const slot = await rt.pacer.acquire(reservations, rt.now(), held);
-  const wait = slot - rt.now();
-  if (wait > WAIT_IN_HANDLER_MS) {
-    await work(rt, fences, async (tx) => {
-      const quiet = batch.filter((x) => x.reason === null).map((x) => x.id);
-      if (quiet.length) await tx.patch(quiet, { reason: waitingReason(d, wait) }, ['queued']);
-      await tx.reschedule(jobIds, slot, { slotAt: slot });
-    });
+  let held = jobs.every((j) => j.slotAt !== null && j.slotKey === null) ? Math.min(...jobs.map((j) => j.slotAt!)) : null;
+  const ahead = held !== null ? await rt.pacer.acquire(reservations, rt.now(), held) : await rt.pacer.peek(reservations, rt.now());
+  if (ahead - rt.now() > WAIT_IN_HANDLER_MS) {
+    const slot = held !== null ? ahead : await rt.pacer.acquire(reservations, rt.now());
+    await holdSlot(rt, d, jobs, batch, slot);
     return;
   }
-  if (wait > 0) await sleep(wait, ctx.signal);
-  if (ctx.signal.aborted) return;
+  if (held !== null) held = ahead;
 
   // Start: only what is still queued goes (a recall may have taken some meanwhile); the per-user cap holds some back.
   const started = await work(rt, fences, async (tx) => {
@@ -83,6 +78,18 @@ export async function runSend(ctx: JobContext, jobs: SendJob[]): Promise<void> {
     return go;
   });
   if (started.length === 0 || ctx.signal.aborted) return;
+  const slot = await rt.pacer.acquire(reservations, rt.now(), held);
+  if (slot - rt.now() > WAIT_IN_HANDLER_MS) {
+    // Others took the near slots meanwhile: the batch goes back to waiting, holding the slot it got.
+    await work(rt, fences, async (tx) => {
+      await tx.move(ids(started), 'retryLater', { undoAttempt: true });
+      if (d.release) await d.release(tx, rt, destination, started);
+    });
+    await holdSlot(rt, d, jobs, started, slot);
+    return;
+  }
+  if (slot > rt.now()) await sleep(slot - rt.now(), ctx.signal);
+  if (ctx.signal.aborted) return;
 
   const callStarted = performance.now();
   const at = rt.now();
@@ -90,6 +97,15 @@ export async function runSend(ctx: JobContext, jobs: SendJob[]): Promise<void> {
   try {
     answer = await withTickets(reservations, () => d.send(rt, destination, body, started));
   } catch (err) {
+    if (err instanceof PaceDeferral) {
+      // A call the send needed first (a token fetch) has to wait: nothing was sent; back to the queue.
+      await work(rt, fences, async (tx) => {
+        await tx.move(ids(started), 'retryLater', { undoAttempt: true });
+        if (d.release) await d.release(tx, rt, destination, started);
+        await tx.reschedule(jobIds, err.at, { slotAt: err.at, slotKey: err.key, clearSendStarted: true });
+      });
+      return;
+    }
     await failed(ctx, d, jobs, started, err, attemptRecords(jobIds, at, err, callStarted));
     return;
   }
@@ -109,6 +125,15 @@ export async function runSend(ctx: JobContext, jobs: SendJob[]): Promise<void> {
     if (ok.length && d.tracking) await tx.addJobs([trackJob(first, ok, answer, body, tx.now, rt.config.tracking.firstCheckMs)]);
     await recallIfRequested(tx, destination, ok);
     await settleJobs(tx, jobIds, tx.now);
+  });
+}
+
+/** The jobs wait in the queue until `slot`, which they hold; their waiting deliveries say why. */
+async function holdSlot(rt: JobContext['rt'], d: ChannelDescriptor, jobs: SendJob[], batch: DeliveryRow[], slot: number): Promise<void> {
+  await work(rt, jobs.map(fenceOf), async (tx) => {
+    const quiet = batch.filter((x) => x.reason === null).map((x) => x.id);
+    if (quiet.length) await tx.patch(quiet, { reason: waitingReason(d, slot - tx.now) }, ['queued']);
+    await tx.reschedule(ids(jobs), slot, { slotAt: slot, clearSendStarted: true });
   });
 }
 

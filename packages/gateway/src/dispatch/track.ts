@@ -6,12 +6,11 @@ import { CHANNEL_DESCRIPTORS } from './channels/index.js';
 import { DAY_MS, nextShanghaiMidnight, shanghaiDay } from './day.js';
 import { describe } from './describe.js';
 import { moveToNewJob } from './job-writes.js';
-import { withTickets } from './pacing-context.js';
+import { WAIT_IN_HANDLER_MS, withTickets } from './pacing-context.js';
 import type { JobContext } from './runtime.js';
 import { work } from './unit-of-work.js';
 
 const MAX_POLL_DELAY_MS = 30_000;
-const WAIT_IN_HANDLER_MS = 250;
 
 /**
  * Follows one DingTalk send until each recipient has an outcome (read, unread, throttled, invalid, failed), then
@@ -35,7 +34,7 @@ export async function runTrack(ctx: JobContext, job: JobOf<'track'>): Promise<vo
   if (p.readChecks > 0 && !(await withinReadCheckBudget(ctx, job, app.appKey))) return;
 
   const reservations = [rt.quotas.appCall(app.appKey, tracking.api)];
-  const slot = await rt.pacer.acquire(reservations, rt.now(), job.slotAt);
+  const slot = await rt.pacer.acquire(reservations, rt.now(), job.slotKey === null ? job.slotAt : null);
   if (slot - rt.now() > WAIT_IN_HANDLER_MS) {
     await work(rt, fence, (tx) => tx.reschedule([job.id], slot, { slotAt: slot }));
     return;

@@ -99,6 +99,8 @@ export type JobRow = NewJob & {
   sendStartedAt: number | null;
   /** A pacing slot this job holds (FIFO reservation): run at or after it without reserving again. */
   slotAt: number | null;
+  /** The quota the held slot is for, when a call inside the job deferred it; null: the job's own call (its send, look or recall). */
+  slotKey: string | null;
   lastError: string | null;
   deadAt: number | null;
 };

@@ -59,6 +59,8 @@ export interface DeliveryFields {
   jobId?: string;
   recallError?: string | null;
   addAttempt?: boolean;
+  /** Takes back the attempt counted when the send started (it did not go out after all). */
+  undoAttempt?: boolean;
 }
 
 export interface EventRow {

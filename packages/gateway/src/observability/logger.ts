@@ -8,6 +8,8 @@ export const REDACT_PATHS = [
   '*.secret',
   'key',
   '*.key',
+  'callbackSecret',
+  '*.callbackSecret',
   'accessToken',
   '*.accessToken',
   'access_token',

@@ -26,9 +26,10 @@ export class Metrics {
   });
   readonly queueDepth: Gauge;
   readonly queueAge: Gauge;
+  readonly deadLetters: Gauge;
 
-  constructor(queueStats: () => Promise<{ depth: number; oldestAgeMs: number }>) {
-    let last: Promise<{ depth: number; oldestAgeMs: number }> | undefined;
+  constructor(queueStats: () => Promise<{ depth: number; oldestAgeMs: number; dead: number }>) {
+    let last: Promise<{ depth: number; oldestAgeMs: number; dead: number }> | undefined;
     const stats = () => (last ??= queueStats().finally(() => setTimeout(() => (last = undefined), 0)));
     this.queueDepth = new Gauge({
       name: 'dingpush_queue_depth',
@@ -36,6 +37,14 @@ export class Metrics {
       registers: [this.registry],
       async collect() {
         this.set((await stats()).depth);
+      },
+    });
+    this.deadLetters = new Gauge({
+      name: 'dingpush_dead_letters',
+      help: 'Jobs that gave up and wait for an operator (POST /v1/notifications/:id/retry)',
+      registers: [this.registry],
+      async collect() {
+        this.set((await stats()).dead);
       },
     });
     this.queueAge = new Gauge({

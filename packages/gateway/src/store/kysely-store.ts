@@ -90,6 +90,7 @@ export const toJob = (r: JobsTable): JobRow =>
     createdAt: Number(r.createdAt),
     sendStartedAt: num(r.sendStartedAt),
     slotAt: num(r.slotAt),
+    slotKey: r.slotKey ?? null,
     lastError: r.lastError,
     deadAt: num(r.deadAt),
   }) as JobRow;
@@ -122,6 +123,7 @@ export const jobRecord = (j: NewJob, now: number): JobsTable => ({
   sendAttempts: 0,
   failures: 0,
   slotAt: null,
+  slotKey: null,
   deadAt: null,
 });
 
@@ -479,7 +481,7 @@ class KyselyTx implements Tx {
 
   private async update(ids: string[], fields: DeliveryFields & { status?: string }, onlyIn: readonly string[]): Promise<DeliveryRow[]> {
     if (ids.length === 0) return [];
-    const { addAttempt, ambiguous, ...rest } = fields;
+    const { addAttempt, undoAttempt, ambiguous, ...rest } = fields;
     const set: Record<string, unknown> = { ...rest, updatedAt: this.now };
     if (ambiguous !== undefined) set.ambiguous = ambiguous ? 1 : 0;
     const out: DeliveryRow[] = [];
@@ -488,6 +490,7 @@ class KyselyTx implements Tx {
         .updateTable('deliveries')
         .set(set)
         .$if(addAttempt === true, (qb) => qb.set({ attempts: sql`attempts + 1` }))
+        .$if(undoAttempt === true, (qb) => qb.set({ attempts: sql`attempts - 1` }))
         .where('id', 'in', part)
         .where('status', 'in', [...onlyIn])
         .returningAll()
@@ -535,7 +538,7 @@ class KyselyTx implements Tx {
       await this.trx
         .updateTable('jobs')
         .set({ state: 'ready', runAt, leaseOwner: null, leaseUntil: null })
-        .$if(opts.slotAt !== undefined, (qb) => qb.set({ slotAt: opts.slotAt! }))
+        .$if(opts.slotAt !== undefined, (qb) => qb.set({ slotAt: opts.slotAt!, slotKey: opts.slotKey ?? null }))
         .$if(opts.lastError !== undefined, (qb) => qb.set({ lastError: opts.lastError! }))
         .$if(opts.clearSendStarted === true, (qb) => qb.set({ sendStartedAt: null }))
         .$if(opts.countFailure === true, (qb) => qb.set({ failures: sql`failures + 1` }))
@@ -548,7 +551,7 @@ class KyselyTx implements Tx {
     for (const part of chunks(jobIds)) {
       await this.trx
         .updateTable('jobs')
-        .set({ sendStartedAt: this.now, sendAttempts: sql`send_attempts + 1`, slotAt: null })
+        .set({ sendStartedAt: this.now, sendAttempts: sql`send_attempts + 1`, slotAt: null, slotKey: null })
         .where('id', 'in', part)
         .execute();
     }
@@ -569,7 +572,7 @@ class KyselyTx implements Tx {
     for (const j of jobs) {
       const rows = await this.trx
         .updateTable('jobs')
-        .set({ state: 'ready', runAt, deadAt: null, failures: 0, sendAttempts: 0, sendStartedAt: null, slotAt: null, payload: JSON.stringify(j.payload) })
+        .set({ state: 'ready', runAt, deadAt: null, failures: 0, sendAttempts: 0, sendStartedAt: null, slotAt: null, slotKey: null, payload: JSON.stringify(j.payload) })
         .where('id', '=', j.id)
         .where('state', '=', 'dead')
         .returningAll()

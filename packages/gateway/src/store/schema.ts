@@ -57,6 +57,7 @@ export interface JobsTable {
   sendAttempts: number;
   failures: number;
   slotAt: number | null;
+  slotKey: string | null;
   deadAt: number | null;
 }
 

@@ -45,6 +45,8 @@ export interface JobQuery {
 export interface RescheduleOptions {
   /** A pacing slot the job now holds; null clears it. */
   slotAt?: number | null;
+  /** The quota of that slot when a call inside the job deferred it (see JobRow.slotKey). */
+  slotKey?: string | null;
   lastError?: string | null;
   /** Forget that a send started (it was answered). */
   clearSendStarted?: boolean;

@@ -14,6 +14,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('jobs').addColumn('send_attempts', 'integer', (c) => c.notNull().defaultTo(0)).execute();
   await db.schema.alterTable('jobs').addColumn('failures', 'integer', (c) => c.notNull().defaultTo(0)).execute();
   await db.schema.alterTable('jobs').addColumn('slot_at', ms).execute();
+  await db.schema.alterTable('jobs').addColumn('slot_key', 'text').execute();
   await db.schema.alterTable('jobs').addColumn('dead_at', ms).execute();
   await db.schema.createIndex('jobs_notification').on('jobs').columns(['notification_id']).execute();
 
