@@ -1,5 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
+import { domainToASCII } from 'node:url';
 
 /**
  * Where the gateway may send a request a sender asked for (a callback; a media URL to fetch): not to this machine,
@@ -27,68 +28,112 @@ for (const [net, prefix] of [
 ] as const)
   PRIVATE.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
+  ['::', 96], // unspecified, loopback, and the deprecated IPv4-compatible ::a.b.c.d (never a public service)
+  ['64:ff9b:1::', 48], // local-use NAT64 (RFC 8215): translates into this network
+  ['100::', 64], // discard-only
   ['fc00::', 7],
   ['fe80::', 10],
+  ['fec0::', 10], // deprecated site-local
   ['ff00::', 8],
   ['2001:db8::', 32],
 ] as const)
   PRIVATE.addSubnet(net, prefix, 'ipv6');
 
-/** The IPv4 address inside an IPv4-mapped, -compatible or NAT64 IPv6 address, if any. */
-function embeddedIPv4(ip: string): string | undefined {
-  const m = /^(?:::ffff:|::|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (m) return m[1];
-  const hex = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(ip);
-  if (!hex) return undefined;
-  const a = Number.parseInt(hex[1]!, 16);
-  const b = Number.parseInt(hex[2]!, 16);
-  return `${a >> 8}.${a & 255}.${b >> 8}.${b & 255}`;
+/** The eight 16-bit groups of a valid IPv6 address in any spelling (compressed or not, any case, dotted tail). */
+function ipv6Groups(ip: string): number[] {
+  let text = ip.toLowerCase();
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split('::') as [string, string | undefined];
+  const parse = (part: string | undefined) => (part ? part.split(':').map((g) => Number.parseInt(g, 16)) : []);
+  const front = parse(head);
+  const back = parse(tail);
+  return [...front, ...Array(8 - front.length - back.length).fill(0), ...back];
 }
 
+const v4Of = (hi: number, lo: number) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+const zero = (groups: number[]) => groups.every((g) => g === 0);
+
+/**
+ * The IPv4 address an IPv6 address stands for, if any: IPv4-mapped (::ffff:a.b.c.d, which the kernel connects over
+ * IPv4), IPv4-translated (::ffff:0:a.b.c.d), NAT64 (64:ff9b::a.b.c.d) and 6to4 (2002:aabb:ccdd::).
+ */
+function embeddedIPv4(ip: string): string | undefined {
+  const g = ipv6Groups(ip);
+  if (zero(g.slice(0, 5)) && g[5] === 0xffff) return v4Of(g[6]!, g[7]!);
+  if (zero(g.slice(0, 4)) && g[4] === 0xffff && g[5] === 0) return v4Of(g[6]!, g[7]!);
+  if (g[0] === 0x64 && g[1] === 0xff9b && zero(g.slice(2, 6))) return v4Of(g[6]!, g[7]!);
+  if (g[0] === 0x2002) return v4Of(g[1]!, g[2]!);
+  return undefined;
+}
+
+/**
+ * Whether a literal address is loopback, private, link-local, or otherwise not a public destination, in any of its
+ * spellings (IPv4 inside IPv6 included). Not an address at all: false.
+ */
 export function isPrivateAddress(ip: string): boolean {
   const family = isIP(ip);
   if (family === 4) return PRIVATE.check(ip, 'ipv4');
   if (family !== 6) return false;
-  const v4 = embeddedIPv4(ip);
-  return v4 !== undefined ? PRIVATE.check(v4, 'ipv4') : PRIVATE.check(ip, 'ipv6');
+  const bare = ip.replace(/%.*$/, ''); // without a zone (fe80::1%eth0)
+  const v4 = embeddedIPv4(bare);
+  return v4 !== undefined ? PRIVATE.check(v4, 'ipv4') : PRIVATE.check(bare, 'ipv6');
 }
+
+/** A host as compared everywhere: lower case, without IPv6 brackets or the trailing dot of a fully qualified name. */
+export const normalizeHost = (host: string) =>
+  host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
+
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
 
 /** The operator's exceptions: host names, addresses and CIDR ranges. */
 export class AllowList {
   private readonly names = new Set<string>();
   private readonly ranges = new BlockList();
 
+  /** Throws, naming the entry, for one that is neither a host name, an address nor a CIDR range. */
   constructor(entries: readonly string[]) {
     for (const raw of entries) {
-      const entry = raw.trim().toLowerCase().replace(/^\[|\]$/g, '');
-      const [addr, prefix] = entry.split('/');
-      const family = isIP(addr ?? '');
-      if (family && prefix !== undefined) this.ranges.addSubnet(addr!, Number(prefix), family === 4 ? 'ipv4' : 'ipv6');
-      else if (family) this.ranges.addAddress(addr!, family === 4 ? 'ipv4' : 'ipv6');
-      else this.names.add(entry);
+      const [addr = '', prefix, ...rest] = raw.trim().toLowerCase().split('/');
+      const host = normalizeHost(addr);
+      const family = isIP(host);
+      const name = family ? '' : domainToASCII(host); // as URL.hostname has it: punycode for international names
+      const bits = family === 4 ? 32 : 128;
+      if (family && prefix !== undefined && rest.length === 0 && /^\d{1,3}$/.test(prefix) && Number(prefix) <= bits)
+        this.ranges.addSubnet(host, Number(prefix), family === 4 ? 'ipv4' : 'ipv6');
+      else if (family && prefix === undefined) this.ranges.addAddress(host, family === 4 ? 'ipv4' : 'ipv6');
+      else if (!family && prefix === undefined && HOST_NAME.test(name)) this.names.add(name);
+      else
+        throw Object.assign(new Error(`callbacks.allowHosts: "${raw}" is neither a host name, an IP address nor a CIDR range (such as 10.0.0.0/8)`), {
+          name: 'ConfigError',
+        });
     }
   }
 
   allowsName(host: string): boolean {
-    return this.names.has(stripBrackets(host).toLowerCase());
+    return this.names.has(normalizeHost(host));
   }
 
   allowsAddress(ip: string): boolean {
-    const family = isIP(ip);
-    return family !== 0 && this.ranges.check(ip, family === 4 ? 'ipv4' : 'ipv6');
+    const host = normalizeHost(ip);
+    const family = isIP(host);
+    return family !== 0 && this.ranges.check(host, family === 4 ? 'ipv4' : 'ipv6');
   }
 }
-
-const stripBrackets = (host: string) => host.replace(/^\[|\]$/g, '');
 
 /**
  * Why a URL's host may not be called (a literal private address or localhost, not allowed), or null. Host names are
  * judged again at connect time by guardedLookup.
  */
 export function refusedHost(url: URL, allow: AllowList): string | null {
-  const host = stripBrackets(url.hostname).toLowerCase();
+  const host = normalizeHost(url.hostname);
   if (allow.allowsName(host) || allow.allowsAddress(host)) return null;
   if (host === 'localhost' || host.endsWith('.localhost')) return `${host} is this machine; list it in callbacks.allowHosts to allow it`;
   if (isIP(host) && isPrivateAddress(host)) return `${host} is a loopback, private or link-local address; list it in callbacks.allowHosts to allow it`;

@@ -6,6 +6,8 @@ export const REDACT_PATHS = [
   '*.appSecret',
   'secret',
   '*.secret',
+  'callbackSecret',
+  '*.callbackSecret',
   'key',
   '*.key',
   'callbackSecret',
