@@ -1,5 +1,6 @@
 import { DINGTALK_API, DINGTALK_OAPI } from '@dingpush/dingtalk';
 import { z } from 'zod';
+import { parseAllowEntry } from '../net/address-policy.js';
 
 /** The configuration file (shared/design.md "Configuration"); every key validated at start. */
 
@@ -139,7 +140,7 @@ export const configSchema = z
          * Hosts, addresses or CIDR ranges callbacks may reach although they are loopback, private or link-local
          * (by default refused: a callback URL must not reach into this network).
          */
-        allowHosts: z.array(z.string().min(1)).default([]),
+        allowHosts: z.array(z.string()).default([]),
       })
       .strict()
       .default({ attempts: 20, timeoutMs: 5_000, backoffBaseMs: 1_000, backoffMaxMs: 1_800_000, allowHosts: [] }),
@@ -157,6 +158,10 @@ export const configSchema = z
     dup(c.apps, 'apps');
     dup(c.robots, 'robots');
     dup(c.apiKeys, 'apiKeys');
+    c.callbacks.allowHosts.forEach((entry, i) => {
+      const parsed = parseAllowEntry(entry);
+      if ('problem' in parsed) ctx.addIssue({ code: 'custom', path: ['callbacks', 'allowHosts', i], message: parsed.problem });
+    });
     c.apiKeys.forEach((k, i) => {
       if (k.callbackSecret !== undefined && k.callbackSecret === k.key)
         ctx.addIssue({ code: 'custom', path: ['apiKeys', i, 'callbackSecret'], message: 'must differ from the key: a callback receiver must not hold a sending credential' });

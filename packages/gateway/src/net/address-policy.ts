@@ -94,27 +94,46 @@ export const normalizeHost = (host: string) =>
 const HOST_NAME = /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
 
 /** The operator's exceptions: host names, addresses and CIDR ranges. */
+type AllowEntry = { name: string } | { address: string; family: 'ipv4' | 'ipv6'; prefix?: number };
+
+/** One allowHosts entry read, or why it is not one (for the configuration's validation). */
+export function parseAllowEntry(raw: string): AllowEntry | { problem: string } {
+  const [addr = '', prefix, ...rest] = raw.trim().toLowerCase().split('/');
+  const host = normalizeHost(addr);
+  const family = isIP(host);
+  const name = family ? '' : domainToASCII(host); // as URL.hostname has it: punycode for international names
+  const bits = family === 4 ? 32 : 128;
+  if (family && prefix !== undefined && rest.length === 0 && /^\d{1,3}$/.test(prefix) && Number(prefix) <= bits)
+    return { address: host, family: family === 4 ? 'ipv4' : 'ipv6', prefix: Number(prefix) };
+  if (family && prefix === undefined) return { address: host, family: family === 4 ? 'ipv4' : 'ipv6' };
+  if (!family && prefix === undefined && HOST_NAME.test(name)) return { name };
+  return { problem: `"${raw}" is neither a host name, an IP address nor a CIDR range (such as 10.0.0.0/8)` };
+}
+
 export class AllowList {
   private readonly names = new Set<string>();
   private readonly ranges = new BlockList();
 
-  /** Throws, naming the entry, for one that is neither a host name, an address nor a CIDR range. */
+  /** Entries are validated with the configuration (parseAllowEntry); one that is not an entry is ignored here. */
   constructor(entries: readonly string[]) {
     for (const raw of entries) {
-      const [addr = '', prefix, ...rest] = raw.trim().toLowerCase().split('/');
-      const host = normalizeHost(addr);
-      const family = isIP(host);
-      const name = family ? '' : domainToASCII(host); // as URL.hostname has it: punycode for international names
-      const bits = family === 4 ? 32 : 128;
-      if (family && prefix !== undefined && rest.length === 0 && /^\d{1,3}$/.test(prefix) && Number(prefix) <= bits)
-        this.ranges.addSubnet(host, Number(prefix), family === 4 ? 'ipv4' : 'ipv6');
-      else if (family && prefix === undefined) this.ranges.addAddress(host, family === 4 ? 'ipv4' : 'ipv6');
-      else if (!family && prefix === undefined && HOST_NAME.test(name)) this.names.add(name);
-      else
-        throw Object.assign(new Error(`callbacks.allowHosts: "${raw}" is neither a host name, an IP address nor a CIDR range (such as 10.0.0.0/8)`), {
-          name: 'ConfigError',
-        });
+      const e = parseAllowEntry(raw);
+      if ('name' in e) this.names.add(e.name);
+      else if ('address' in e) {
+        if (e.prefix !== undefined) this.ranges.addSubnet(e.address, e.prefix, e.family);
+        else this.ranges.addAddress(e.address, e.family);
+      }
     }
+  }
+
+  private static readonly cache = new WeakMap<readonly string[], AllowList>();
+  /** One AllowList per configured list (it is read on every accept). */
+  static of(entries: readonly string[]): AllowList {
+    const cached = AllowList.cache.get(entries);
+    if (cached) return cached;
+    const list = new AllowList(entries);
+    AllowList.cache.set(entries, list);
+    return list;
   }
 
   allowsName(host: string): boolean {

@@ -72,7 +72,7 @@ export function planNotification(
   const message = req.message;
 
   if (req.callbackUrl) {
-    const refused = refusedHost(new URL(req.callbackUrl), new AllowList(config.callbacks.allowHosts));
+    const refused = refusedHost(new URL(req.callbackUrl), AllowList.of(config.callbacks.allowHosts));
     if (refused) throw invalid('callbackUrl', `must not reach this machine or a private network: ${refused}`);
   }
   const needsApp = to.userIds.length + to.mobiles.length + to.deptIds.length + to.chats.length > 0 || to.allUsers;

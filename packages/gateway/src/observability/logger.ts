@@ -6,8 +6,6 @@ export const REDACT_PATHS = [
   '*.appSecret',
   'secret',
   '*.secret',
-  'callbackSecret',
-  '*.callbackSecret',
   'key',
   '*.key',
   'callbackSecret',
