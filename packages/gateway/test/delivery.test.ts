@@ -12,7 +12,7 @@ describe('delivery: batching, tracking and per-recipient outcomes', () => {
     await expect.poll(async () => (await env.calls(SEND)).length - before, { timeout: 2_000, interval: 50 }).toBeGreaterThan(0);
     expect(Date.now() - accepted).toBeLessThan(2_000);
     const n = await env.api.waitFor(id, { timeoutMs: 30_000 });
-    // Mobiles resolve at about 18 a second: an early batch after 1 s, then full batches of 100, then the rest.
+    // Mobiles resolve at about 16 a second: an early batch after about 1 s, then full batches of 100, then the rest.
     const sends = (await env.calls(SEND)).slice(before);
     expect(sends.length).toBeLessThanOrEqual(4);
     const lookups = (await env.calls('/topapi/v2/user/getbymobile')).length;

@@ -4,6 +4,7 @@ import { fenceOf, type JobOf, type NewJob } from '../domain/jobs.js';
 import type { DeliveryRow } from '../domain/records.js';
 import { CHANNEL_DESCRIPTORS } from './channels/index.js';
 import { describe } from './describe.js';
+import { PaceDeferral } from './pacing-context.js';
 import type { JobContext } from './runtime.js';
 import { work } from './unit-of-work.js';
 
@@ -31,7 +32,10 @@ export async function runResolve(ctx: JobContext, job: JobOf<'resolve'>): Promis
   }
   const pending = await rt.store.deliveries({ jobIds: [job.id], statuses: ['queued'], unresolved: true });
   const startedAt = rt.now();
-  let flushedAny = job.claims > 1;
+  // The first batch goes once the lookups have taken firstFlushMs, or at once on a later run (the job was deferred
+  // waiting for lookup slots, or its worker died): the first recipients should not wait for the hundredth.
+  let flushedAny = p.flushed === true;
+  const firstIsDue = () => !flushedAny && (job.claims > 1 || rt.now() - startedAt >= rt.config.delivery.firstFlushMs);
   let resolved: { row: DeliveryRow; userid: string }[] = [];
   let unknown: DeliveryRow[] = [];
 
@@ -53,6 +57,7 @@ export async function runResolve(ctx: JobContext, job: JobOf<'resolve'>): Promis
       let moved = 0;
       for (const { row, userid } of batch) moved += (await tx.patch([row.id], { userid, jobId: sendJob.id }, ['queued'])).length;
       if (moved > 0) await tx.addJobs([sendJob]);
+      if (!flushedAny) await tx.updatePayload(job.id, { ...p, flushed: true });
     });
     flushedAny = true;
     rt.wake();
@@ -64,6 +69,11 @@ export async function runResolve(ctx: JobContext, job: JobOf<'resolve'>): Promis
     try {
       userid = await app.client.getUserIdByMobile(row.recipient);
     } catch (err) {
+      // Waiting for a lookup slot: the job comes back holding it, and looks up from the cache what it had resolved.
+      if (err instanceof PaceDeferral) {
+        if (resolved.length >= descriptor.batchLimit || (resolved.length > 0 && firstIsDue())) await flush();
+        throw err;
+      }
       await flush();
       if (err instanceof DingTalkError && !err.retryable) {
         // The app cannot look mobiles up at all (no permission, wrong app): every mobile left fails with the reason.
@@ -78,9 +88,7 @@ export async function runResolve(ctx: JobContext, job: JobOf<'resolve'>): Promis
     }
     if (userid === null) unknown.push(row);
     else resolved.push({ row, userid });
-    const full = resolved.length >= descriptor.batchLimit;
-    const firstIsDue = !flushedAny && resolved.length > 0 && rt.now() - startedAt >= rt.config.delivery.firstFlushMs;
-    if (full || firstIsDue) await flush();
+    if (resolved.length >= descriptor.batchLimit || (resolved.length > 0 && firstIsDue())) await flush();
   }
   await flush();
   await work(rt, fence, async (tx) => {

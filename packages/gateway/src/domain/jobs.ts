@@ -19,6 +19,8 @@ export interface ResolvePayload {
   dueAt: number;
   /** The channel the resolved recipients are sent on. */
   sendChannel: 'work_notice' | 'robot_oto';
+  /** A first batch has gone: from now on only full batches (and the rest at the end) go. */
+  flushed?: boolean;
 }
 
 /** Follows one DingTalk send until each recipient has an outcome, then looks again for reads. */

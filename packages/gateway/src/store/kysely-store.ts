@@ -547,6 +547,10 @@ class KyselyTx implements Tx {
     }
   }
 
+  async updatePayload(jobId: string, payload: unknown): Promise<void> {
+    await this.trx.updateTable('jobs').set({ payload: JSON.stringify(payload) }).where('id', '=', jobId).execute();
+  }
+
   async startSend(jobIds: string[]): Promise<void> {
     for (const part of chunks(jobIds)) {
       await this.trx

@@ -74,6 +74,8 @@ export interface Tx {
   jobs(q: JobQuery): Promise<JobRow[]>;
   complete(jobIds: string[]): Promise<void>;
   reschedule(jobIds: string[], runAt: number, opts?: RescheduleOptions): Promise<void>;
+  /** Replaces a job's payload (progress a job keeps across runs). */
+  updatePayload(jobId: string, payload: unknown): Promise<void>;
   /** Marks a send as started (its answer, if lost, is then known to be lost) and counts the attempt. */
   startSend(jobIds: string[]): Promise<void>;
   /** Dead letter: kept for an operator, with the reason. */
