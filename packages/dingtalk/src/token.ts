@@ -43,6 +43,8 @@ export interface TokenManagerOptions {
 /** One app's token: cached, fetched by one request however many callers ask, refreshed ahead of expiry. */
 export class TokenManager {
   private inFlight: Promise<string> | undefined;
+  /** Refreshes that stored a token so far. */
+  private refreshes = 0;
   private readonly store: TokenStore;
   private readonly refreshAheadMs: number;
   private readonly now: () => number;
@@ -56,9 +58,14 @@ export class TokenManager {
   }
 
   async get(): Promise<string> {
-    const cached = await this.store.get(this.opts.key);
-    if (cached && cached.expiresAt - this.refreshAheadMs > this.now()) return cached.token;
-    return this.refresh();
+    for (;;) {
+      const seen = this.refreshes;
+      const cached = await this.store.get(this.opts.key);
+      if (cached && cached.expiresAt - this.refreshAheadMs > this.now()) return cached.token;
+      if (this.inFlight || this.refreshes === seen) return this.refresh();
+      // A refresh ended while the cache was being read (what was read is older than it): read what it stored
+      // instead of fetching again. Otherwise every caller whose read straddles the end of a refresh fetches anew.
+    }
   }
 
   /** Forgets `token` if it is still the cached one; the next get() fetches a fresh one. */
@@ -72,6 +79,7 @@ export class TokenManager {
         this.fetches++;
         const { token, expiresInSec } = await this.opts.fetch();
         await this.store.set(this.opts.key, { token, expiresAt: this.now() + expiresInSec * 1000 });
+        this.refreshes++;
         return token;
       } finally {
         this.inFlight = undefined;

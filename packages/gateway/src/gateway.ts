@@ -17,6 +17,10 @@ import { callbackSecretFor } from './sdk/signature.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
 
+/** At shutdown: how long requests must stop coming, and at most how long to wait for that, before the server closes. */
+const DRAIN_QUIET_MS = 200;
+const DRAIN_MAX_MS = 2_000;
+
 export interface GatewayOptions {
   /** Sandbox mode: requests without a key are accepted, and see everything (there are no keys). */
   sandbox?: boolean;
@@ -124,6 +128,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     close: () =>
       (closing ??= (async () => {
         server.closing();
+        // Requests keep getting 503 shutting_down (and Connection: close) until they stop coming for a moment, so
+        // that no client is cut off on a kept-alive connection it was about to send on.
+        await server.drained(DRAIN_QUIET_MS, DRAIN_MAX_MS);
         await server.close();
         await dispatcher.stop();
         await store.close();

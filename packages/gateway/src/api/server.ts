@@ -55,9 +55,22 @@ const guardStore = async <T>(fn: () => Promise<T>): Promise<T> => {
 };
 
 /** The gateway's HTTP API (shared/design.md contract). */
-export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<FastifyInstance & { closing(): void }> {
+/** The API server, and the two steps of its graceful close that come before Fastify's own close(). */
+export type ApiServer = FastifyInstance & {
+  /** From now on every new request is answered 503 shutting_down with Connection: close. */
+  closing(): void;
+  /**
+   * Resolves once no request has come for `quietMs` (or after `maxMs`): a client that was sending on a kept-alive
+   * connection has by then been told to close it. Closing such a connection while it is idle instead races the
+   * client's next request on it, which then fails with a reset connection and no answer.
+   */
+  drained(quietMs: number, maxMs: number): Promise<void>;
+};
+
+export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<ApiServer> {
   const app = Fastify({ logger: false, bodyLimit: rt.config.server.bodyLimitBytes, return503OnClosing: false });
   let closing = false;
+  let lastRequestAt = 0;
   // zod validates (with errors naming the field); the JSON schemas on routes are for the OpenAPI document only.
   app.setValidatorCompiler(() => () => true);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
@@ -73,6 +86,7 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Fas
   // At shutdown every new request is refused with the API's own error object (a load balancer retries elsewhere).
   app.addHook('onRequest', async (_req, reply) => {
     if (!closing) return;
+    lastRequestAt = Date.now();
     return reply
       .code(503)
       .header('connection', 'close')
@@ -277,8 +291,18 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Fas
   return Object.assign(app, {
     closing: () => {
       closing = true;
+      lastRequestAt = Date.now();
     },
-  }) as unknown as FastifyInstance & { closing(): void };
+    drained: async (quietMs: number, maxMs: number) => {
+      const end = Date.now() + maxMs;
+      for (;;) {
+        const now = Date.now();
+        const wait = Math.min(lastRequestAt + quietMs, end) - now;
+        if (wait <= 0) return;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    },
+  }) as unknown as ApiServer;
 }
 
 function jsonQuery() {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { CamelCasePlugin, Kysely, Migrator, type RawBuilder, type SelectQueryBuilder, SqliteDialect, sql } from 'kysely';
@@ -78,8 +78,7 @@ export class SqliteStore extends KyselyStore {
       throw new Error('store.sqlite: the better-sqlite3 package is not installed (npm install better-sqlite3), or use store.postgres');
     }
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const sqlite = new Database(path);
-    sqlite.pragma('journal_mode = WAL');
+    const sqlite = openFile(Database, path);
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }), plugins: [new CamelCasePlugin()] });
@@ -132,4 +131,37 @@ export class SqliteStore extends KyselyStore {
   }
 
   protected async ensurePacingRows(): Promise<void> {}
+}
+
+/**
+ * Opens the file in WAL mode. A database on a read-only file system (or in a directory this user cannot write) opens
+ * read-only, so that the gateway starts, answers reads and says it cannot write (/readyz 503, POST 503). SQLite opens
+ * it read-only by itself while its -wal and -shm files are there; a database closed cleanly has none, and SQLite
+ * cannot open a WAL database whose -shm it cannot create, so it is read from a read-only copy in memory.
+ */
+function openFile(Database: typeof BetterSqlite3, path: string): BetterSqlite3.Database {
+  let sqlite: BetterSqlite3.Database | undefined;
+  try {
+    sqlite = new Database(path);
+    sqlite.pragma('journal_mode = WAL');
+    return sqlite;
+  } catch (err) {
+    sqlite?.close();
+    const wal = `${path}-wal`;
+    // A -wal with content holds commits the file does not: a copy of the file alone would lose them.
+    if (path === ':memory:' || !existsSync(path) || writable(dirname(path)) || (existsSync(wal) && statSync(wal).size > 0)) throw err;
+  }
+  const image = readFileSync(path);
+  // Bytes 18 and 19 say WAL (2) or rollback journal (1); an in-memory database cannot be in WAL mode.
+  if (image.length >= 20) image[18] = image[19] = 1;
+  return new Database(image, { readonly: true });
+}
+
+function writable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
