@@ -12,5 +12,9 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Tests start real servers on ephemeral ports; files run in parallel, tests within a file in order.
     pool: 'forks',
+    // Most of a test's time is spent waiting (on pacing windows, latency faults, timeouts), not computing: two files
+    // at a time keeps CI well under its budget; more starve the timing-sensitive tests of CPU.
+    maxWorkers: 2,
+    minWorkers: 1,
   },
 });

@@ -4,6 +4,13 @@ import { API_KEY, LIMITED_KEY, text, useGateway } from './helpers.js';
 
 describe('HTTP API', () => {
   const env = useGateway();
+
+  it('a recipient named twice is one delivery and one message', async () => {
+    const { id } = await env.api.send({ to: { robots: ['ops', 'ops'], userIds: ['u7', 'u7'] }, message: text('named twice') });
+    const n = await env.api.waitFor(id);
+    expect(n.deliveries!.map((d) => `${d.channel}:${d.recipient}`).sort()).toEqual(['robot:ops', 'work_notice:u7']);
+    expect((await env.inbox('robots', 'ops')).filter((m) => m.message.text?.content === 'named twice')).toHaveLength(1);
+  });
   const post = async (body: unknown, headers: Record<string, string> = { authorization: `Bearer ${API_KEY}` }) => {
     const res = await fetch(`${env.gw.url}/v1/notifications`, {
       method: 'POST',

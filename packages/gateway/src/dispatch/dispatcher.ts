@@ -1,21 +1,25 @@
 import { randomBytes } from 'node:crypto';
+import { DingTalkError } from '@dingpush/dingtalk';
 import { assertNever, type Fence, fenceOf, type JobOf, type JobRow } from '../domain/jobs.js';
 import { LeaseLost } from '../store/types.js';
 import { retryDelay } from './backoff.js';
 import { runCallback } from './callbacks.js';
 import { CHANNEL_DESCRIPTORS } from './channels/index.js';
 import { describe } from './describe.js';
-import { inJob, PaceDeferral, WAIT_IN_HANDLER_MS } from './pacing-context.js';
+import { inJob, LeaseTooShort, PaceDeferral, WAIT_IN_HANDLER_MS } from './pacing-context.js';
 import { runRecall } from './recall.js';
 import { runResolve } from './resolve.js';
 import type { JobContext, Runtime } from './runtime.js';
 import { runSend } from './send.js';
 import { runTrack } from './track.js';
+import { settleGivenUp } from './job-writes.js';
 import { work } from './unit-of-work.js';
 
 interface InFlight {
   fences: Fence[];
   controller: AbortController;
+  /** performance.now() when the request that last set the lease (the claim, then each renewal) was sent. */
+  leaseFrom: number;
 }
 
 /**
@@ -63,6 +67,7 @@ export class Dispatcher {
       this.woken = false;
       const free = concurrency - this.inFlight.size;
       let claimed: JobRow[] = [];
+      const claimedFrom = performance.now();
       if (free > 0) {
         try {
           claimed = await this.rt.store.claim(this.owner, this.rt.now(), free, leaseMs, this.runningIds());
@@ -70,7 +75,7 @@ export class Dispatcher {
           this.rt.log.error({ err }, 'claiming jobs failed');
         }
       }
-      for (const group of await this.group(claimed, claimed.length >= free)) this.spawn(group);
+      for (const group of await this.group(claimed, claimed.length >= free)) this.spawn(group, claimedFrom);
       if (!this.running) break;
       if (claimed.length === 0 || free <= claimed.length) await this.idle(claimed.length === 0 ? pollMs : 5);
     }
@@ -107,15 +112,20 @@ export class Dispatcher {
     return out;
   }
 
-  private spawn(jobs: JobRow[]): void {
+  private spawn(jobs: JobRow[], leaseFrom: number): void {
     const controller = new AbortController();
-    const entry: InFlight = { fences: jobs.map(fenceOf), controller };
+    const entry: InFlight = { fences: jobs.map(fenceOf), controller, leaseFrom };
     const ctx: JobContext = { rt: this.rt, signal: controller.signal };
+    // The store sets a lease's end after the request that asks for it was sent, so it lasts at least leaseMs from
+    // then. A call to DingTalk starts only while a tenth of that is left (at most a second: a margin for the call to
+    // leave): a worker whose renewals stalled does not call while another may already have taken the job over.
+    const { leaseMs } = this.rt.config.delivery;
+    const lease = { leftMs: () => entry.leaseFrom + leaseMs - performance.now(), minLeftMs: Math.min(leaseMs / 10, 1_000) };
     // A call inside the handler whose slot is far off defers the job, which keeps that slot (see pacing-context.ts).
     const first = jobs[0]!;
     const held = first.slotKey && first.slotAt !== null ? { key: first.slotKey, at: first.slotAt } : null;
-    const p = inJob(held, WAIT_IN_HANDLER_MS, () => this.handle(ctx, jobs))
-      .catch((err) => (err instanceof PaceDeferral ? this.deferred(jobs, err) : this.failed(jobs, err)))
+    const p = inJob(held, WAIT_IN_HANDLER_MS, lease, () => this.handle(ctx, jobs))
+      .catch((err) => (err instanceof PaceDeferral || err instanceof LeaseTooShort ? this.deferred(jobs, err) : this.failed(jobs, err)))
       .finally(() => {
         this.inFlight.delete(p);
         this.wakeUp?.();
@@ -142,9 +152,15 @@ export class Dispatcher {
     }
   }
 
-  private async deferred(jobs: JobRow[], d: PaceDeferral): Promise<void> {
+  /** Back to the queue without counting a failure, holding the slot its call had (at once when the lease ran short). */
+  private async deferred(jobs: JobRow[], d: PaceDeferral | LeaseTooShort): Promise<void> {
+    const ids = jobs.map((j) => j.id);
     try {
-      await work(this.rt, jobs.map(fenceOf), (tx) => tx.reschedule(jobs.map((j) => j.id), d.at, { slotAt: d.at, slotKey: d.key }));
+      await work(this.rt, jobs.map(fenceOf), (tx) =>
+        d instanceof PaceDeferral
+          ? tx.reschedule(ids, d.at, { slotAt: d.at, slotKey: d.key })
+          : tx.reschedule(ids, tx.now, { lastError: d.message, ...(d.key ? { slotAt: d.at, slotKey: d.key } : {}) }),
+      );
     } catch (err) {
       this.rt.log.warn({ err }, 'deferring a job failed; its lease runs out and it is claimed again');
     }
@@ -158,12 +174,20 @@ export class Dispatcher {
     }
     const reason = describe(err);
     const { maxFailures } = this.rt.config.delivery;
-    const dead = jobs.filter((j) => j.failures + 1 >= maxFailures);
+    // DingTalk being unavailable is waited out as long as a send would wait for it (delivery.giveUpAfterMs); other
+    // errors give up after delivery.maxFailures tries.
+    const dingTalkDown = err instanceof DingTalkError && err.retryable;
+    const now = this.rt.now();
+    const dead = jobs.filter((j) => j.failures + 1 >= maxFailures && (!dingTalkDown || now >= j.createdAt + this.rt.config.delivery.giveUpAfterMs));
     const again = jobs.filter((j) => !dead.includes(j));
     this.rt.log.error({ err, jobs: jobs.map((j) => j.id), dead: dead.length > 0 }, dead.length ? 'job failed; kept as a dead letter' : 'job failed unexpectedly; retrying later');
     try {
       await work(this.rt, jobs.map(fenceOf), async (tx) => {
-        if (dead.length) await tx.kill(dead.map((j) => j.id), `gave up after ${maxFailures} failures; last: ${reason}`);
+        if (dead.length) {
+          const why = `gave up after ${maxFailures} failures; last: ${reason}`;
+          await tx.kill(dead.map((j) => j.id), why);
+          await settleGivenUp(tx, dead, why);
+        }
         const delay = retryDelay(this.rt.config.delivery, Math.max(0, ...again.map((j) => j.failures + 1)));
         if (again.length) await tx.reschedule(again.map((j) => j.id), tx.now + delay, { countFailure: true, lastError: reason, slotAt: null });
       });
@@ -173,9 +197,22 @@ export class Dispatcher {
     }
   }
 
+  /** Set while a renewal runs: renewals never overlap (overlapping ones piled up and deadlocked on PostgreSQL). */
+  private renewing = false;
+
   private async renew(): Promise<void> {
-    if (this.inFlight.size === 0) return;
+    if (this.inFlight.size === 0 || this.renewing) return;
+    this.renewing = true;
+    try {
+      await this.renewOnce();
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  private async renewOnce(): Promise<void> {
     const entries = [...this.inFlight.values()];
+    const renewedFrom = performance.now();
     let held: Set<string>;
     try {
       held = await this.rt.store.renew(this.owner, entries.flatMap((e) => e.fences), this.rt.config.delivery.leaseMs);
@@ -184,7 +221,10 @@ export class Dispatcher {
       return;
     }
     for (const e of entries) {
-      if (e.fences.every((f) => held.has(f.id))) continue;
+      if (e.fences.every((f) => held.has(f.id))) {
+        e.leaseFrom = renewedFrom;
+        continue;
+      }
       // Either the handler finished its job meanwhile (nothing to abort) or the lease went to another worker.
       e.controller.abort();
     }

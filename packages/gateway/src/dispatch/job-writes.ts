@@ -1,6 +1,6 @@
 import type { DeliveryStatus, MoveName } from '../domain/delivery-states.js';
 import { newId } from '../domain/ids.js';
-import type { NewJob, SendPayload } from '../domain/jobs.js';
+import type { JobRow, NewJob, SendPayload } from '../domain/jobs.js';
 import type { DeliveryRow } from '../domain/records.js';
 import type { Tx } from '../store/types.js';
 import { CHANNEL_DESCRIPTORS, isRecallable } from './channels/index.js';
@@ -95,3 +95,18 @@ export async function scheduleRecalls(tx: Tx, notificationId: string, destinatio
   }
   return scheduled;
 }
+
+/**
+ * Jobs kept as dead letters after too many unexpected failures: what they were doing for their deliveries ends here,
+ * so that every delivery reaches a final status and its notification completes (and calls back). An operator's retry
+ * (POST /v1/notifications/:id/retry) takes failed deliveries up again.
+ */
+export async function settleGivenUp(tx: Tx, jobs: JobRow[], reason: string): Promise<void> {
+  const sending = jobs.filter((j) => j.kind === 'send' || j.kind === 'resolve').map((j) => j.id);
+  if (sending.length) await tx.move(ids(await tx.deliveries({ jobIds: sending, statuses: LIVE })), 'sendFailed', { reason });
+  const tracked = jobs.flatMap((j) => (j.kind === 'track' ? j.payload.deliveryIds : []));
+  // DingTalk accepted these; only what became of them is unknown.
+  if (tracked.length) await tx.move(tracked, 'unread', { reason: `delivered; its read status could not be learnt: ${reason}` });
+}
+
+const ids = (rows: { id: string }[]) => rows.map((r) => r.id);

@@ -58,7 +58,7 @@ async function recallMessage(ctx: JobContext, job: JobOf<'recall'> & { payload: 
   if (slot > rt.now()) await new Promise((r) => setTimeout(r, slot - rt.now()));
   if (ctx.signal.aborted) return;
   // A retryable failure throws: the dispatcher backs off and, past its limit, keeps the job as a dead letter.
-  const result = await withTickets(reservations, () => recall.execute(rt, { ...p, deliveryIds: targets.map((d) => d.id) }));
+  const result = await withTickets(reservations, slot, () => recall.execute(rt, { ...p, deliveryIds: targets.map((d) => d.id) }));
   const recalled = new Set(result.recalled);
   await work(rt, fence, async (tx) => {
     const own = targets.filter((d) => recalled.has(d.id) && d.notificationId === job.notificationId).map((d) => d.id);

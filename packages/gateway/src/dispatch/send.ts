@@ -7,9 +7,10 @@ import type { Tx } from '../store/types.js';
 import { retryDelay, sleep } from './backoff.js';
 import { CHANNEL_DESCRIPTORS, type ChannelDescriptor } from './channels/index.js';
 import type { SendAnswer } from './channels/descriptor.js';
+import { nextShanghaiMidnight } from './day.js';
 import { describe } from './describe.js';
 import { moveToNewJob, recallIfRequested, settleJobs } from './job-writes.js';
-import { PaceDeferral, WAIT_IN_HANDLER_MS, withTickets } from './pacing-context.js';
+import { LeaseTooShort, PaceDeferral, WAIT_IN_HANDLER_MS, withTickets } from './pacing-context.js';
 import type { JobContext } from './runtime.js';
 import { work } from './unit-of-work.js';
 
@@ -45,8 +46,20 @@ export async function runSend(ctx: JobContext, jobs: SendJob[]): Promise<void> {
   // Still `sending` when claimed again: the call's answer was lost (the worker died, or it timed out).
   const lost = live.filter((x) => x.status === 'sending');
   if (lost.length) {
-    await work(rt, fences, (tx) => settleLostAnswers(tx, d, lost, 'the worker sending it stopped before DingTalk answered'));
+    // The send began at its job's sendStartedAt (or, with no record of it, no later than now).
+    const startedAt = Math.min(rt.now(), ...jobs.map((j) => j.sendStartedAt ?? Number.POSITIVE_INFINITY));
+    await work(rt, fences, (tx) => settleLostAnswers(tx, d, lost, 'the worker sending it stopped before DingTalk answered', startedAt));
     live = await rt.store.deliveries({ jobIds, statuses: ['queued'] });
+  }
+  const unprovable = d.lostAnswer === 'resend-and-prove' ? live.filter((x) => x.lostAnswerAt !== null && !proofStillPossible(x.lostAnswerAt, rt.now())) : [];
+  if (unprovable.length) {
+    // Sent again now, a copy that arrived before midnight would arrive twice: DingTalk's filter forgets it at midnight.
+    await work(rt, fences, (tx) =>
+      tx.move(ids(unprovable), 'sendFailed', {
+        reason: "no answer from DingTalk to a send the day before, and its duplicate filter (143106) only proves arrivals on the same day: not sent again, so as never to send it twice; it may have arrived",
+      }),
+    );
+    live = live.filter((x) => !unprovable.includes(x));
   }
   const batch = d.selectBatch(live);
   if (batch.length === 0) {
@@ -77,8 +90,24 @@ export async function runSend(ctx: JobContext, jobs: SendJob[]): Promise<void> {
     else await settleJobs(tx, jobIds, tx.now);
     return go;
   });
-  if (started.length === 0 || ctx.signal.aborted) return;
-  const slot = await rt.pacer.acquire(reservations, rt.now(), held);
+  if (started.length === 0) return;
+  // From here until the call, nothing has been sent: every way out puts the batch back (undoing its attempt) rather
+  // than leave it `sending`, which the next run would take for a lost answer (a resend, or a chat reported failed).
+  const putBack = (runAt: number, opts: { slotAt?: number; slotKey?: string; lastError?: string }) =>
+    work(rt, fences, async (tx) => {
+      await tx.move(ids(started), 'retryLater', { undoAttempt: true });
+      if (d.release) await d.release(tx, rt, destination, started);
+      await tx.reschedule(jobIds, runAt, { clearSendStarted: true, ...opts });
+    });
+  const givenUp = (e: unknown) => rt.log.warn({ err: e, jobs: jobIds }, 'putting a batch back failed; the next holder of its lease settles it');
+  if (ctx.signal.aborted) return void (await putBack(rt.now(), {}).catch(givenUp));
+  let slot: number;
+  try {
+    slot = await rt.pacer.acquire(reservations, rt.now(), held);
+  } catch (err) {
+    await putBack(rt.now() + rt.config.delivery.backoffBaseMs, { lastError: describe(err) }).catch(givenUp);
+    return;
+  }
   if (slot - rt.now() > WAIT_IN_HANDLER_MS) {
     // Others took the near slots meanwhile: the batch goes back to waiting, holding the slot it got.
     await work(rt, fences, async (tx) => {
@@ -89,21 +118,23 @@ export async function runSend(ctx: JobContext, jobs: SendJob[]): Promise<void> {
     return;
   }
   if (slot > rt.now()) await sleep(slot - rt.now(), ctx.signal);
-  if (ctx.signal.aborted) return;
+  if (ctx.signal.aborted) return void (await putBack(rt.now(), { slotAt: slot }).catch(givenUp));
 
   const callStarted = performance.now();
   const at = rt.now();
   let answer: SendAnswer;
   try {
-    answer = await withTickets(reservations, () => d.send(rt, destination, body, started));
+    answer = await withTickets(reservations, slot, () => d.send(rt, destination, body, started));
   } catch (err) {
     if (err instanceof PaceDeferral) {
-      // A call the send needed first (a token fetch) has to wait: nothing was sent; back to the queue.
-      await work(rt, fences, async (tx) => {
-        await tx.move(ids(started), 'retryLater', { undoAttempt: true });
-        if (d.release) await d.release(tx, rt, destination, started);
-        await tx.reschedule(jobIds, err.at, { slotAt: err.at, slotKey: err.key, clearSendStarted: true });
-      });
+      // A call the send needed first (a token fetch) has to wait: nothing was sent; back to the queue, holding its slot.
+      await putBack(err.at, { slotAt: err.at, slotKey: err.key });
+      return;
+    }
+    if (err instanceof LeaseTooShort) {
+      // The lease may not outlast the call's start: nothing was sent. The send's own slot was taken and not used: the
+      // job holds it (valid within the rule's margin) for its next run.
+      await putBack(rt.now(), { slotAt: slot, lastError: err.message }).catch(givenUp);
       return;
     }
     await failed(ctx, d, jobs, started, err, attemptRecords(jobIds, at, err, callStarted));
@@ -145,8 +176,14 @@ function waitingReason(d: ChannelDescriptor, waitMs: number): string {
   return `waiting for DingTalk's call quota (about ${secs} s)`;
 }
 
+/**
+ * A resend proves an earlier arrival by DingTalk's same-content filter only while it reaches DingTalk on the day (in
+ * Asia/Shanghai) the lost send started: with a minute to spare for the call to get there.
+ */
+const proofStillPossible = (lostAnswerAt: number, now: number) => now < nextShanghaiMidnight(lostAnswerAt) - 60_000;
+
 /** Deliveries whose send's answer was lost, by the channel's policy. */
-async function settleLostAnswers(tx: Tx, d: ChannelDescriptor, lost: DeliveryRow[], why: string): Promise<void> {
+async function settleLostAnswers(tx: Tx, d: ChannelDescriptor, lost: DeliveryRow[], why: string, startedAt: number): Promise<void> {
   if (d.lostAnswer === 'report') {
     await tx.move(ids(lost), 'sendFailed', {
       reason: `no answer from DingTalk (${why}); this channel can neither de-duplicate nor be asked whether it arrived, so it was not repeated`,
@@ -155,6 +192,7 @@ async function settleLostAnswers(tx: Tx, d: ChannelDescriptor, lost: DeliveryRow
   }
   await tx.move(ids(lost), 'retryLater', {
     ambiguous: true,
+    lostAnswerAt: startedAt,
     reason: `no answer from DingTalk (${why}); sending again: ${d.lostAnswer === 'resend' ? 'DingTalk drops the duplicate (same msgUuid)' : 'DingTalk\'s duplicate filter (143106) proves an earlier arrival'}`,
   });
 }
@@ -178,10 +216,11 @@ async function failed(ctx: JobContext, d: ChannelDescriptor, jobs: SendJob[], st
     const key = (await d.pacing(rt, destination, started))[0]!.key;
     await rt.pacer.block(key, now + ding.waitMs, now);
   }
+  const at = attempts[0]?.at ?? now;
   const outcome = await work(rt, jobs.map(fenceOf), async (tx) => {
     await tx.recordAttempts(attempts);
     if (ambiguous && d.lostAnswer === 'report') {
-      await settleLostAnswers(tx, d, started, reason);
+      await settleLostAnswers(tx, d, started, reason, at);
       await tx.kill(ids(jobs), `no answer from DingTalk (${reason}); not repeated`);
       return 'reported';
     }
@@ -200,7 +239,7 @@ async function failed(ctx: JobContext, d: ChannelDescriptor, jobs: SendJob[], st
         : ding?.errorClass === 'rate_limited'
           ? `${reason}; waiting ${Math.max(1, Math.round(delay / 1000))} s`
           : `retrying after ${reason}`;
-      await tx.move(ids(inJobs(retry)), 'retryLater', { reason: retryReason, ...(ambiguous ? { ambiguous: true } : {}) });
+      await tx.move(ids(inJobs(retry)), 'retryLater', { reason: retryReason, ...(ambiguous ? { ambiguous: true, lostAnswerAt: at } : {}) });
       await tx.reschedule(ids(retry), now + delay, { lastError: reason, clearSendStarted: true, slotAt: null });
     }
     if (giveUp.length) {

@@ -44,7 +44,7 @@ export async function runTrack(ctx: JobContext, job: JobOf<'track'>): Promise<vo
 
   let result: Awaited<ReturnType<typeof tracking.look>>;
   try {
-    result = await withTickets(reservations, () => tracking.look(rt, p, deliveries));
+    result = await withTickets(reservations, slot, () => tracking.look(rt, p, deliveries));
   } catch (err) {
     if (!(err instanceof DingTalkError) || err.retryable) throw err; // the dispatcher backs off, then gives up into a dead letter
     await work(rt, fence, async (tx) => {

@@ -44,6 +44,8 @@ export interface DeliveryRow extends NewDelivery {
   processQueryKey: string | null;
   /** A send for this delivery may have reached DingTalk without an answer; DingTalk's duplicate filter then proves it. */
   ambiguous: boolean;
+  /** When the first send whose answer was lost started (the day DingTalk's duplicate filter can prove it on). */
+  lostAnswerAt: number | null;
   /** Why a recall of this delivery did not happen (DingTalk's answer), when it did not. */
   recallError: string | null;
   updatedAt: number;
@@ -56,6 +58,8 @@ export interface DeliveryFields {
   taskId?: string | null;
   processQueryKey?: string | null;
   ambiguous?: boolean;
+  /** When a send whose answer was lost started; kept if one is recorded already (the first counts). */
+  lostAnswerAt?: number;
   jobId?: string;
   recallError?: string | null;
   addAttempt?: boolean;

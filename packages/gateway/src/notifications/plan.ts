@@ -64,7 +64,16 @@ export function planNotification(
   apiKey: { name: string; limits?: ApiKeyConfig },
   now: number,
 ): AcceptInput {
-  const to = req.to;
+  // A recipient named twice is one recipient: one delivery, one message.
+  const uniq = <T>(list: T[]) => [...new Set(list)];
+  const to = {
+    ...req.to,
+    userIds: uniq(req.to.userIds),
+    mobiles: uniq(req.to.mobiles),
+    deptIds: uniq(req.to.deptIds),
+    robots: uniq(req.to.robots),
+    chats: uniq(req.to.chats),
+  };
   const id = newId('ntf');
   const sendAt = req.sendAt ? Date.parse(req.sendAt) : now;
   const deliveries: NewDelivery[] = [];

@@ -63,6 +63,7 @@ const toDelivery = (r: DeliveriesTable): DeliveryRow => ({
   recipientKind: r.recipientKind as DeliveryRow['recipientKind'],
   status: r.status as DeliveryRow['status'],
   ambiguous: Number(r.ambiguous) === 1,
+  lostAnswerAt: r.lostAnswerAt === null || r.lostAnswerAt === undefined ? null : Number(r.lostAnswerAt),
   attempts: Number(r.attempts),
   updatedAt: Number(r.updatedAt),
   recallError: r.recallError ?? null,
@@ -145,7 +146,14 @@ export abstract class KyselyStore implements Store {
   private flushScheduled = false;
   private flushing = false;
 
-  protected constructor(protected readonly db: Kysely<Database>) {}
+  /**
+   * `leaseDb` renews leases: PostgreSQL gives it connections of its own, so that renewals never queue behind a burst
+   * of API requests for the shared pool (a renewal late by more than the lease lets another worker take the job over).
+   */
+  protected constructor(
+    protected readonly db: Kysely<Database>,
+    private readonly leaseDb: Kysely<Database> = db,
+  ) {}
 
   /** Row locking for claims: PostgreSQL skips rows another instance is claiming; SQLite has one writer. */
   protected abstract lockForClaim<O>(qb: SelectQueryBuilder<Database, 'jobs', O>): SelectQueryBuilder<Database, 'jobs', O>;
@@ -230,7 +238,7 @@ export abstract class KyselyStore implements Store {
       for (const part of chunks(fresh.flatMap((f) => f.deliveries))) {
         await trx
           .insertInto('deliveries')
-          .values(part.map((d) => ({ ...d, status: 'queued', reason: null, attempts: 0, taskId: null, processQueryKey: null, ambiguous: 0, updatedAt: now, recallError: null })))
+          .values(part.map((d) => ({ ...d, status: 'queued', reason: null, attempts: 0, taskId: null, processQueryKey: null, ambiguous: 0, lostAnswerAt: null, updatedAt: now, recallError: null })))
           .execute();
       }
       for (const part of chunks(fresh.flatMap((f) => f.jobs))) {
@@ -332,15 +340,26 @@ export abstract class KyselyStore implements Store {
     const held = new Set<string>();
     if (fences.length === 0) return held;
     const clock = this.leaseClock();
-    for (const part of chunks(fences)) {
-      const rows = await this.db
-        .updateTable('jobs')
-        .set({ leaseUntil: sql`${clock} + ${leaseMs}` })
-        .where('state', '=', 'leased')
-        .where('leaseOwner', '=', owner)
-        .where((eb) => eb.or(part.map((f) => eb.and([eb('id', '=', f.id), eb('leaseToken', '=', f.token)]))))
-        .returning('id')
-        .execute();
+    for (const part of chunks([...fences].sort((a, b) => (a.id < b.id ? -1 : 1)))) {
+      const mine = (db: Kysely<Database>) =>
+        db
+          .selectFrom('jobs')
+          .select('id')
+          .where('state', '=', 'leased')
+          .where('leaseOwner', '=', owner)
+          .where((eb) => eb.or(part.map((f) => eb.and([eb('id', '=', f.id), eb('leaseToken', '=', f.token)]))));
+      const update = (db: Kysely<Database>, ids: string[]) =>
+        db.updateTable('jobs').set({ leaseUntil: sql`${clock} + ${leaseMs}` }).where('id', 'in', ids).where('state', '=', 'leased').where('leaseOwner', '=', owner).returning('id').execute();
+      // PostgreSQL: rows locked in id order first, as every unit of work locks its jobs, so that a renewal and a
+      // handler never wait on each other in a cycle; then updated (a plain UPDATE re-checks its conditions on rows
+      // changed meanwhile). SQLite has one writer at a time: one statement.
+      const rows =
+        this.kind === 'postgres'
+          ? await this.leaseDb.transaction().execute(async (trx) => {
+              const locked = await this.lockForUpdate(mine(trx).orderBy('id')).execute();
+              return locked.length ? update(trx, locked.map((r) => r.id)) : [];
+            })
+          : await update(this.leaseDb, (await mine(this.leaseDb).execute()).map((r) => r.id));
       for (const r of rows) held.add(r.id);
     }
     return held;
@@ -397,6 +416,7 @@ export abstract class KyselyStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.leaseDb !== this.db) await this.leaseDb.destroy();
     await this.db.destroy();
   }
 }
@@ -466,10 +486,39 @@ class KyselyTx implements Tx {
 
   async move(ids: string[], name: MoveName, fields: DeliveryFields = {}): Promise<DeliveryRow[]> {
     const m = MOVES[name];
-    const changed = await this.update(ids, { ...fields, status: m.to }, m.from);
+    // A recalled notification sends nothing more: what would start now, or go back to waiting, is cancelled instead.
+    if (name === 'startSend') await this.cancelRecalled(ids);
+    let changed = await this.update(ids, { ...fields, status: m.to }, m.from);
+    if (m.to === 'queued') {
+      const cancelled = new Set((await this.cancelRecalled(changed.map((d) => d.id))).map((d) => d.id));
+      changed = changed.filter((d) => !cancelled.has(d.id));
+    }
     this.log(changed, m.to, fields.reason ?? null);
     for (const d of changed) this.touched.add(d.notificationId);
     return changed;
+  }
+
+  /** Moves the queued deliveries among `ids` whose notification a recall has been asked for to `recalled`. */
+  private async cancelRecalled(ids: string[]): Promise<DeliveryRow[]> {
+    if (ids.length === 0) return [];
+    const doomed: string[] = [];
+    for (const part of chunks([...new Set(ids)])) {
+      const rows = await this.trx
+        .selectFrom('deliveries')
+        .innerJoin('notifications', 'notifications.id', 'deliveries.notificationId')
+        .select('deliveries.id')
+        .where('deliveries.id', 'in', part)
+        .where('notifications.recalledAt', 'is not', null)
+        .execute();
+      doomed.push(...rows.map((r) => r.id));
+    }
+    if (doomed.length === 0) return [];
+    const m = MOVES.cancelled;
+    const reason = 'recalled before it was sent';
+    const cancelled = await this.update(doomed, { status: m.to, reason }, m.from);
+    this.log(cancelled, m.to, reason);
+    for (const d of cancelled) this.touched.add(d.notificationId);
+    return cancelled;
   }
 
   async patch(ids: string[], fields: DeliveryFields, onlyIn: readonly string[]): Promise<DeliveryRow[]> {
@@ -481,7 +530,7 @@ class KyselyTx implements Tx {
 
   private async update(ids: string[], fields: DeliveryFields & { status?: string }, onlyIn: readonly string[]): Promise<DeliveryRow[]> {
     if (ids.length === 0) return [];
-    const { addAttempt, undoAttempt, ambiguous, ...rest } = fields;
+    const { addAttempt, undoAttempt, ambiguous, lostAnswerAt, ...rest } = fields;
     const set: Record<string, unknown> = { ...rest, updatedAt: this.now };
     if (ambiguous !== undefined) set.ambiguous = ambiguous ? 1 : 0;
     const out: DeliveryRow[] = [];
@@ -491,6 +540,7 @@ class KyselyTx implements Tx {
         .set(set)
         .$if(addAttempt === true, (qb) => qb.set({ attempts: sql`attempts + 1` }))
         .$if(undoAttempt === true, (qb) => qb.set({ attempts: sql`attempts - 1` }))
+        .$if(lostAnswerAt !== undefined, (qb) => qb.set({ lostAnswerAt: sql`coalesce(lost_answer_at, ${lostAnswerAt})` }))
         .where('id', 'in', part)
         .where('status', 'in', [...onlyIn])
         .returningAll()

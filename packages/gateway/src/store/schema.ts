@@ -30,6 +30,7 @@ export interface DeliveriesTable {
   taskId: string | null;
   processQueryKey: string | null;
   ambiguous: number;
+  lostAnswerAt: number | null;
   jobId: string;
   updatedAt: number;
   recallError: string | null;
