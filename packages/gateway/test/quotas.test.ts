@@ -83,7 +83,9 @@ describe('read re-checks spend the monthly call quota, so they have a daily budg
 });
 
 describe('every call to DingTalk is paced, not only sends', () => {
-  const env = useGateway({ switches: { readAfterMs: 300 }, config: { tracking: { firstCheckMs: 50, readChecksMs: [400] } } });
+  // 12 calls a second: room for a call to reach the in-process emulator up to 330 ms after its slot, since the test
+  // runs gateway, emulator and 120 clients in one loaded process (at the default 16 the room is 125 ms).
+  const env = useGateway({ switches: { readAfterMs: 300 }, config: { delivery: { appCallsPerSecond: 12 }, tracking: { firstCheckMs: 50, readChecksMs: [400] } } });
 
   it('a burst of 120 work notifications: sends, token fetches, lookups and tracking looks all stay under 20 a second per API', async () => {
     const ids = await Promise.all(
@@ -92,9 +94,6 @@ describe('every call to DingTalk is paced, not only sends', () => {
     for (const { id } of ids) await env.api.waitFor(id, { timeoutMs: 30_000 });
     await new Promise((r) => setTimeout(r, 1_000));
     const calls = await env.calls();
-    const bad = calls.filter((c) => c.errcode === 90018);
-    console.log(JSON.stringify([...new Set(bad.map((c) => c.path))]));
-    for (const b of bad.slice(0, 3)) console.log(b.path, b.time, JSON.stringify(calls.filter((c) => c.path === b.path && c.time > b.time - 1300 && c.time <= b.time).map((c) => [c.time - b.time, c.errcode])));
     expect(calls.filter((c) => c.errcode === 90018 || c.errcode === 'Forbidden.AccessDenied.QpsLimitForAppkeyAndApi')).toEqual([]);
     const paths = new Set(calls.map((c) => c.path));
     for (const path of ['/topapi/message/corpconversation/asyncsend_v2', '/topapi/v2/user/getbymobile', '/topapi/message/corpconversation/getsendresult'])
