@@ -77,7 +77,7 @@ export class Dispatcher {
       }
       for (const group of await this.group(claimed, claimed.length >= free)) this.spawn(group, claimedFrom);
       if (!this.running) break;
-      if (claimed.length === 0 || free <= claimed.length) await this.idle(claimed.length === 0 ? pollMs : 5);
+      if (claimed.length === 0 || free <= claimed.length) await this.idle(claimed.length === 0 ? await this.untilNextDue(pollMs) : 5);
     }
   }
 
@@ -227,6 +227,19 @@ export class Dispatcher {
       }
       // Either the handler finished its job meanwhile (nothing to abort) or the lease went to another worker.
       e.controller.abort();
+    }
+  }
+
+  /**
+   * How long to wait for work: until the next job is due, if that is sooner than a poll. A job holding a pacing slot
+   * is due at its slot, and a slot claimed late by more than its window's margin has to be reserved again.
+   */
+  private async untilNextDue(pollMs: number): Promise<number> {
+    try {
+      const next = await this.rt.store.nextDue();
+      return next === null ? pollMs : Math.max(0, Math.min(pollMs, next - this.rt.now()));
+    } catch {
+      return pollMs;
     }
   }
 

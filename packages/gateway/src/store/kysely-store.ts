@@ -395,6 +395,11 @@ export abstract class KyselyStore implements Store {
       .execute();
   }
 
+  async nextDue(): Promise<number | null> {
+    const row = await this.db.selectFrom('jobs').select('runAt').where('state', '=', 'ready').orderBy('runAt').limit(1).executeTakeFirst();
+    return row ? Number(row.runAt) : null;
+  }
+
   async queueStats(now: number): Promise<{ depth: number; oldestAgeMs: number; dead: number }> {
     const row = await this.db
       .selectFrom('jobs')

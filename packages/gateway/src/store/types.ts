@@ -125,5 +125,7 @@ export interface Store {
   /** A write that proves the store accepts writes now (readiness). */
   probe(): Promise<void>;
   queueStats(now: number): Promise<{ depth: number; oldestAgeMs: number; dead: number }>;
+  /** When the earliest job waiting in the queue is due (null: none waits). */
+  nextDue(): Promise<number | null>;
   close(): Promise<void>;
 }
