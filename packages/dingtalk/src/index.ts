@@ -32,6 +32,15 @@ export {
   withMentions,
 } from './messages/render.js';
 export { type RawPath, rawBodyProblem } from './messages/raw.js';
+export {
+  ROBOT_SIGNATURE_SKEW_MS,
+  ROBOT_WEBHOOK_MAX_BYTES,
+  ROBOT_WEBHOOK_TYPES,
+  type RobotRefusal,
+  robotKeywordProblem,
+  robotSignatureProblem,
+  robotWebhookBodyProblem,
+} from './messages/robot-webhook.js';
 export * from './messages/schemas.js';
 export { splitMarkdown } from './messages/split.js';
 export { backoffDelay, DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.js';

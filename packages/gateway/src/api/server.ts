@@ -6,11 +6,12 @@ import { notificationView } from '../domain/notification-view.js';
 import type { DeliveryRow, NotificationRow } from '../domain/records.js';
 import type { Runtime } from '../dispatch/runtime.js';
 import { invalid, RequestError } from '../notifications/errors.js';
-import { planNotification } from '../notifications/plan.js';
+import { acceptNotification } from '../notifications/accept.js';
 import { recallNotification } from '../notifications/recall.js';
 import { firstIssue, notificationRequestSchema } from '../notifications/request.js';
 import { redeliverCallbacks, retryDeadLetters } from '../notifications/retry.js';
 import { ApiKeys, type Caller } from './auth.js';
+import { robotSendRoute } from './robot-send.js';
 import { schemas } from './openapi.js';
 
 const listQuerySchema = z
@@ -139,18 +140,14 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Api
         const { path, message } = firstIssue(parsed.error, body);
         throw invalid(path, message);
       }
-      const now = rt.now();
-      const plan = planNotification(parsed.data, rt.config, req.sender!, now);
-      const result = await guardStore(() => rt.store.accept(plan));
-      if (!result.created) {
-        if (result.conflict)
-          throw new RequestError(409, 'idempotency_conflict', 'idempotencyKey', 'this idempotency key was used with a different request');
-        return reply.code(200).header('idempotent-replayed', 'true').send({ id: result.notification.id, status: result.notification.status });
-      }
+      const result = await guardStore(() => acceptNotification(rt, parsed.data, req.sender!, rt.now()));
+      if (result.outcome === 'conflict')
+        throw new RequestError(409, 'idempotency_conflict', 'idempotencyKey', 'this idempotency key was used with a different request');
+      if (result.outcome === 'replayed') return reply.code(200).header('idempotent-replayed', 'true').send({ id: result.id, status: result.status });
       rt.metrics.accepted.inc();
       // Work due now is claimed at once (latency); scheduled work waits for the dispatcher's regular look.
-      if (plan.notification.sendAt <= now) rt.wake();
-      return reply.code(202).send({ id: plan.notification.id, status: 'queued' });
+      if (result.dueNow) rt.wake();
+      return reply.code(202).send({ id: result.id, status: 'queued' });
     },
   );
 
@@ -268,6 +265,8 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Api
         };
       }),
   );
+
+  await robotSendRoute(app, rt);
 
   if (opts.noopEndpoint) {
     app.post('/v1/noop', { onRequest: authenticate, schema: { hide: true } }, async (_req, reply) => reply.code(202).send({ id: 'noop', status: 'queued' }));

@@ -67,6 +67,11 @@ export const configSchema = z
             webhook: z.url().refine((u) => new URL(u).searchParams.has('access_token'), 'must carry ?access_token='),
             secret: z.string().min(1).optional(),
             keywords: z.array(z.string().min(1)).max(10).default([]),
+            /**
+             * A token senders may use at the gateway's /robot/send in place of the robot's real access token (which
+             * then need not be handed out).
+             */
+            ingestToken: z.string().min(16, 'must be at least 16 characters (it is a credential)').optional(),
           })
           .strict(),
       )

@@ -1,0 +1,26 @@
+import type { Config } from '../config/schema.js';
+import type { Store } from '../store/types.js';
+import { planNotification } from './plan.js';
+import type { NotificationRequest } from './request.js';
+
+export type Accepted =
+  | { outcome: 'created'; id: string; dueNow: boolean }
+  | { outcome: 'replayed'; id: string; status: string }
+  | { outcome: 'conflict' };
+
+/**
+ * Accepting a notification, whichever endpoint it came in by: planned, then stored in one transaction (nothing is
+ * acknowledged before it commits). The same idempotency key with the same request answers the first notification.
+ */
+export async function acceptNotification(
+  deps: { store: Store; config: Config },
+  request: NotificationRequest,
+  sender: Parameters<typeof planNotification>[2],
+  now: number,
+): Promise<Accepted> {
+  const plan = planNotification(request, deps.config, sender, now);
+  const result = await deps.store.accept(plan);
+  if (result.created) return { outcome: 'created', id: plan.notification.id, dueNow: plan.notification.sendAt <= now };
+  if (result.conflict) return { outcome: 'conflict' };
+  return { outcome: 'replayed', id: result.notification.id, status: result.notification.status };
+}
