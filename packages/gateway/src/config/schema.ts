@@ -93,7 +93,8 @@ export const configSchema = z
          * Calls per second per app and API, sustained (DingTalk allows 20 in any second). Below 20 leaves room for a
          * call to arrive later than its slot: at 16, a quarter of a second.
          */
-        appCallsPerSecond: z.number().positive().max(20).default(16),
+        // Below DingTalk's 20: the rest of the second is the room a call has to arrive after its slot.
+        appCallsPerSecond: z.number().positive().max(18, 'must be at most 18: DingTalk allows 20 a second, and calls need room to arrive late').default(16),
         robotPerMinute: z.number().int().positive().max(20).default(20),
         /**
          * Identical content from several notifications may share one DingTalk call (fewer calls). DingTalk recalls a

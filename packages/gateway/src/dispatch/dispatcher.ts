@@ -77,7 +77,10 @@ export class Dispatcher {
       }
       for (const group of await this.group(claimed, claimed.length >= free)) this.spawn(group, claimedFrom);
       if (!this.running) break;
-      if (claimed.length === 0 || free <= claimed.length) await this.idle(claimed.length === 0 ? await this.untilNextDue(pollMs) : 5);
+      // Every slot busy: a handler that finishes wakes the loop. Nothing claimable: until the next job is due.
+      if (free <= 0) await this.idle(pollMs);
+      else if (claimed.length === 0) await this.idle(await this.untilNextDue(pollMs));
+      else if (free <= claimed.length) await this.idle(5);
     }
   }
 
@@ -237,7 +240,9 @@ export class Dispatcher {
   private async untilNextDue(pollMs: number): Promise<number> {
     try {
       const next = await this.rt.store.nextDue();
-      return next === null ? pollMs : Math.max(0, Math.min(pollMs, next - this.rt.now()));
+      const wait = next === null ? pollMs : next - this.rt.now();
+      // Due already, yet not claimed by this worker (it runs it, or another instance holds its row): a regular poll.
+      return wait <= 0 ? pollMs : Math.min(pollMs, wait);
     } catch {
       return pollMs;
     }

@@ -21,7 +21,7 @@ export class Quotas {
     // arrive up to 250 ms after its slot without a 21st in a second. Half of that is for starting late (a slot held
     // across a token fetch), half for getting there (event-loop lag under load, the network).
     const windowMs = Math.ceil(20_000 / delivery.appCallsPerSecond);
-    this.appCalls = { limit: 20, windowMs, lateMs: Math.max(0, Math.floor((windowMs - 1_000) / 2)) };
+    this.appCalls = { limit: 20, windowMs, lateMs: Math.max(25, Math.floor((windowMs - 1_000) / 2)) };
     // Over the limit DingTalk filters recipients (143103) and the tracker sends them again: no block to fear.
     this.recipients = { limit: delivery.recipientsPerMinute, windowMs: 60_000, granularityMs: 1_000, lateMs: 5_000 };
   }

@@ -54,12 +54,15 @@ export async function runSend(ctx: JobContext, jobs: SendJob[]): Promise<void> {
   const unprovable = d.lostAnswer === 'resend-and-prove' ? live.filter((x) => x.lostAnswerAt !== null && !proofStillPossible(x.lostAnswerAt, rt.now())) : [];
   if (unprovable.length) {
     // Sent again now, a copy that arrived before midnight would arrive twice: DingTalk's filter forgets it at midnight.
-    await work(rt, fences, (tx) =>
-      tx.move(ids(unprovable), 'sendFailed', {
-        reason: "no answer from DingTalk to a send the day before, and its duplicate filter (143106) only proves arrivals on the same day: not sent again, so as never to send it twice; it may have arrived",
-      }),
-    );
+    const reason =
+      "no answer from DingTalk to a send the day before, and its duplicate filter (143106) only proves arrivals on the same day: not sent again, so as never to send it twice; it may have arrived";
     live = live.filter((x) => !unprovable.includes(x));
+    await work(rt, fences, async (tx) => {
+      await tx.move(ids(unprovable), 'sendFailed', { reason });
+      // Kept as a dead letter: an operator who knows it did not arrive can send it again (POST …/retry).
+      if (live.length === 0) await tx.kill(jobIds, reason);
+    });
+    if (live.length === 0) return;
   }
   const batch = d.selectBatch(live);
   if (batch.length === 0) {

@@ -60,6 +60,8 @@ export interface DeliveryFields {
   ambiguous?: boolean;
   /** When a send whose answer was lost started; kept if one is recorded already (the first counts). */
   lostAnswerAt?: number;
+  /** Forgets a lost answer (an operator's retry: sent again whatever the day, as the operator asked). */
+  clearLostAnswer?: boolean;
   jobId?: string;
   recallError?: string | null;
   addAttempt?: boolean;

@@ -13,7 +13,7 @@ export async function retryDeadLetters(store: Store, notificationId: string, now
     for (const job of dead) {
       if (job.kind === 'send' || job.kind === 'resolve') {
         const failed = await tx.deliveries({ jobIds: [job.id], statuses: ['failed'] });
-        deliveries += (await tx.move(failed.map((d) => d.id), 'operatorRetry', { reason: `retried by an operator after: ${failed[0]?.reason ?? job.lastError ?? 'a failure'}` })).length;
+        deliveries += (await tx.move(failed.map((d) => d.id), 'operatorRetry', { clearLostAnswer: true, reason: `retried by an operator after: ${failed[0]?.reason ?? job.lastError ?? 'a failure'}` })).length;
       }
       if (job.kind === 'callback') {
         const event = await tx.event(job.payload.eventId);

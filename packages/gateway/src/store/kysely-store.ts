@@ -503,7 +503,7 @@ class KyselyTx implements Tx {
     return changed;
   }
 
-  /** Moves the queued deliveries among `ids` whose notification a recall has been asked for to `recalled`. */
+  /** Moves the queued deliveries among `ids` whose notification a recall has been asked for (and that surely never went out) to `recalled`. */
   private async cancelRecalled(ids: string[]): Promise<DeliveryRow[]> {
     if (ids.length === 0) return [];
     const doomed: string[] = [];
@@ -514,6 +514,9 @@ class KyselyTx implements Tx {
         .select('deliveries.id')
         .where('deliveries.id', 'in', part)
         .where('notifications.recalledAt', 'is not', null)
+        // A send whose answer was lost may have arrived: it is sent again (which proves or delivers it) and then
+        // recalled at DingTalk, or reported as not recallable; never called cancelled.
+        .where('deliveries.ambiguous', '=', 0)
         .execute();
       doomed.push(...rows.map((r) => r.id));
     }
@@ -535,7 +538,7 @@ class KyselyTx implements Tx {
 
   private async update(ids: string[], fields: DeliveryFields & { status?: string }, onlyIn: readonly string[]): Promise<DeliveryRow[]> {
     if (ids.length === 0) return [];
-    const { addAttempt, undoAttempt, ambiguous, lostAnswerAt, ...rest } = fields;
+    const { addAttempt, undoAttempt, ambiguous, lostAnswerAt, clearLostAnswer, ...rest } = fields;
     const set: Record<string, unknown> = { ...rest, updatedAt: this.now };
     if (ambiguous !== undefined) set.ambiguous = ambiguous ? 1 : 0;
     const out: DeliveryRow[] = [];
@@ -546,6 +549,7 @@ class KyselyTx implements Tx {
         .$if(addAttempt === true, (qb) => qb.set({ attempts: sql`attempts + 1` }))
         .$if(undoAttempt === true, (qb) => qb.set({ attempts: sql`attempts - 1` }))
         .$if(lostAnswerAt !== undefined, (qb) => qb.set({ lostAnswerAt: sql`coalesce(lost_answer_at, ${lostAnswerAt})` }))
+        .$if(clearLostAnswer === true, (qb) => qb.set({ lostAnswerAt: null, ambiguous: 0 }))
         .where('id', 'in', part)
         .where('status', 'in', [...onlyIn])
         .returningAll()
