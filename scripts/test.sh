@@ -3,6 +3,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-browser.sh || exit 1
+bash scripts/ensure-tools.sh || exit 1
 # Build first: tests that spawn the dingpush command run packages/*/dist, so it must be fresh. tsc -b builds the
 # packages (tsconfig.build.json) and type checks tests and benchmarks against the sources (tsconfig.json, no emit).
 echo "── build and type check" && npx tsc -b tsconfig.build.json tsconfig.json && node scripts/copy-assets.mjs || exit 1

@@ -12,7 +12,9 @@ describe('leases that hold under a slow DingTalk, with two gateways competing', 
   const schema = usePostgresSchema('leases');
   const env = useGateway({
     instances: 2,
-    config: { store: { postgres: PG_URL, schema }, delivery: { leaseMs: 150, pollMs: 20, backoffBaseMs: 50, backoffMaxMs: 300 } },
+    // 300 ms: short enough for a slow call to outlast it tenfold, long enough that a loaded test machine's pauses
+    // do not take leases away (which tests of their own cover below).
+    config: { store: { postgres: PG_URL, schema }, delivery: { leaseMs: 300, pollMs: 20, backoffBaseMs: 50, backoffMaxMs: 300 } },
   });
   const received: { type: string; statuses: string[] }[] = [];
   const receiver = createServer((req, res) => {
@@ -34,7 +36,7 @@ describe('leases that hold under a slow DingTalk, with two gateways competing', 
   afterAll(() => new Promise<void>((r) => receiver.close(() => r())));
 
   it('a call ten times longer than the lease is made once, on every channel, and its outcome is the one reported', async () => {
-    for (const path of [SEND, '/robot/send', '/chat/send']) await env.fault({ path, kind: 'latency', latencyMs: 1_500, count: 1 });
+    for (const path of [SEND, '/robot/send', '/chat/send']) await env.fault({ path, kind: 'latency', latencyMs: 3_000, count: 1 });
     const before = { send: (await env.calls(SEND)).length, robot: (await env.calls('/robot/send')).length, chat: (await env.calls('/chat/send')).length };
     const { id } = await env.api.send({ to: { userIds: ['u70'], robots: ['ops'], chats: ['chat1'] }, message: text('slow DingTalk'), callbackUrl: hook });
     const n = await env.api.waitFor(id, { timeoutMs: 15_000 });

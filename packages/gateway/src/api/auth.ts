@@ -27,7 +27,30 @@ export class ApiKeys {
       if (this.sandboxMode && !header) return { name: 'sandbox', sandbox: true };
       throw new RequestError(401, 'unauthorized', undefined, 'missing API key: send "Authorization: Bearer <key>"');
     }
-    const given = Buffer.from(match[1]!);
+    return this.byKey(match[1]!);
+  }
+
+  /**
+   * For the drop-in endpoints, whose callers (alerting tools, scripts) cannot always set a header: the key as a Bearer
+   * token, as the password of Basic auth, or as `?key=`.
+   */
+  authenticateDropIn(header: string | undefined, queryKey: string | undefined): Caller {
+    const basic = /^Basic\s+(\S+)$/i.exec(header ?? '');
+    if (basic) {
+      const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+      return this.byKey(decoded.slice(decoded.indexOf(':') + 1));
+    }
+    if (!header && queryKey) return this.byKey(queryKey);
+    try {
+      return this.authenticate(header);
+    } catch (err) {
+      if (!header) throw new RequestError(401, 'unauthorized', undefined, 'missing API key: send it as "Authorization: Bearer <key>", as the password of Basic auth, or as ?key=');
+      throw err;
+    }
+  }
+
+  private byKey(key: string): Caller {
+    const given = Buffer.from(key);
     for (const k of this.keys) {
       const expected = Buffer.from(k.key);
       if (expected.length === given.length && timingSafeEqual(expected, given)) return { name: k.name, limits: k, sandbox: false };

@@ -11,6 +11,8 @@ import { recallNotification } from '../notifications/recall.js';
 import { firstIssue, notificationRequestSchema } from '../notifications/request.js';
 import { redeliverCallbacks, retryDeadLetters } from '../notifications/retry.js';
 import { ApiKeys, type Caller } from './auth.js';
+import { guardStore } from './guard-store.js';
+import { pushRoute } from './push.js';
 import { robotSendRoute } from './robot-send.js';
 import { schemas } from './openapi.js';
 
@@ -38,22 +40,6 @@ export interface ServerOptions {
   recallWaitMs?: number;
 }
 
-/** The store could not do what was asked (full disk, read-only, unreachable): nothing was stored; try again later. */
-class StoreUnavailable extends RequestError {
-  constructor(cause: unknown) {
-    const why = (cause as { code?: string }).code ?? 'store error';
-    super(503, 'store_unavailable', undefined, `the store cannot take this right now (${why}); nothing was stored, try again later`);
-  }
-}
-
-const guardStore = async <T>(fn: () => Promise<T>): Promise<T> => {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof RequestError) throw err;
-    throw new StoreUnavailable(err);
-  }
-};
 
 /** The gateway's HTTP API (shared/design.md contract). */
 /** The API server, and the two steps of its graceful close that come before Fastify's own close(). */
@@ -267,6 +253,7 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Api
   );
 
   await robotSendRoute(app, rt);
+  await pushRoute(app, rt, opts.keys);
 
   if (opts.noopEndpoint) {
     app.post('/v1/noop', { onRequest: authenticate, schema: { hide: true } }, async (_req, reply) => reply.code(202).send({ id: 'noop', status: 'queued' }));

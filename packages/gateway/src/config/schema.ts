@@ -28,9 +28,10 @@ export const configSchema = z
              * key (callbackSecretFor in the SDK), distinct from it, so a receiver never holds a sending credential.
              */
             callbackSecret: z.string().min(16, 'must be at least 16 characters').optional(),
-            /** Limit the key to these apps / robots; absent = all. */
+            /** Limit the key to these apps / robots / targets; absent = all. */
             apps: z.array(name).optional(),
             robots: z.array(name).optional(),
+            targets: z.array(name).optional(),
           })
           .strict(),
       )
@@ -55,6 +56,29 @@ export const configSchema = z
             appSecret: z.string().min(1),
             agentId: z.number().int().positive().optional(),
             robotCode: z.string().min(1).optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** Named routes the drop-in endpoints address (shared/design.md "Drop-in endpoints"). */
+    targets: z
+      .array(
+        z
+          .object({
+            name,
+            to: z
+              .object({
+                robots: z.array(name).default([]),
+                chats: z.array(z.string().min(1)).default([]),
+                userIds: z.array(z.string().min(1)).default([]),
+                mobiles: z.array(z.string().min(1)).default([]),
+                deptIds: z.array(z.number().int().positive()).default([]),
+              })
+              .strict(),
+            /** Which app sends to its users and chats; default: the first. */
+            app: name.optional(),
+            /** @-mentions for robot messages to this target. */
+            mentions: z.object({ mobiles: z.array(z.string()).default([]), userIds: z.array(z.string()).default([]), all: z.boolean().default(false) }).strict().optional(),
           })
           .strict(),
       )
@@ -164,6 +188,16 @@ export const configSchema = z
     dup(c.apps, 'apps');
     dup(c.robots, 'robots');
     dup(c.apiKeys, 'apiKeys');
+    dup(c.targets, 'targets');
+    c.targets.forEach((t, i) => {
+      const to = t.to;
+      if (to.robots.length + to.chats.length + to.userIds.length + to.mobiles.length + to.deptIds.length === 0)
+        ctx.addIssue({ code: 'custom', path: ['targets', i, 'to'], message: 'give at least one recipient' });
+      to.robots.forEach((r, j) => {
+        if (!c.robots.some((x) => x.name === r)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'to', 'robots', j], message: `no robot named ${r}` });
+      });
+      if (t.app !== undefined && !c.apps.some((x) => x.name === t.app)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'app'], message: `no app named ${t.app}` });
+    });
     c.callbacks.allowHosts.forEach((entry, i) => {
       const parsed = parseAllowEntry(entry);
       if ('problem' in parsed) ctx.addIssue({ code: 'custom', path: ['callbacks', 'allowHosts', i], message: parsed.problem });
@@ -173,6 +207,9 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['apiKeys', i, 'callbackSecret'], message: 'must differ from the key: a callback receiver must not hold a sending credential' });
       k.apps?.forEach((a, j) => {
         if (!c.apps.some((x) => x.name === a)) ctx.addIssue({ code: 'custom', path: ['apiKeys', i, 'apps', j], message: `no app named ${a}` });
+      });
+      k.targets?.forEach((t, j) => {
+        if (!c.targets.some((x) => x.name === t)) ctx.addIssue({ code: 'custom', path: ['apiKeys', i, 'targets', j], message: `no target named ${t}` });
       });
       k.robots?.forEach((r, j) => {
         if (!c.robots.some((x) => x.name === r)) ctx.addIssue({ code: 'custom', path: ['apiKeys', i, 'robots', j], message: `no robot named ${r}` });
@@ -185,3 +222,4 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type AppConfig = Config['apps'][number];
 export type RobotConfig = Config['robots'][number];
 export type ApiKeyConfig = Config['apiKeys'][number];
+export type TargetConfig = Config['targets'][number];

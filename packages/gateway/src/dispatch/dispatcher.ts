@@ -127,13 +127,19 @@ export class Dispatcher {
     // A call inside the handler whose slot is far off defers the job, which keeps that slot (see pacing-context.ts).
     const first = jobs[0]!;
     const held = first.slotKey && first.slotAt !== null ? { key: first.slotKey, at: first.slotAt } : null;
-    const p = inJob(held, WAIT_IN_HANDLER_MS, lease, () => this.handle(ctx, jobs))
+    // A send to an in-order destination waits for the one claimed before it to finish.
+    const lane = first.kind === 'send' && CHANNEL_DESCRIPTORS[first.channel!].inOrder ? `${first.channel}|${first.destination}` : null;
+    const before = lane ? this.lanes.get(lane) : undefined;
+    const run = () => inJob(held, WAIT_IN_HANDLER_MS, lease, () => this.handle(ctx, jobs));
+    const p = (before ? before.then(run) : run())
       .catch((err) => (err instanceof PaceDeferral || err instanceof LeaseTooShort ? this.deferred(jobs, err) : this.failed(jobs, err)))
       .finally(() => {
         this.inFlight.delete(p);
+        if (lane && this.lanes.get(lane) === p) this.lanes.delete(lane);
         this.wakeUp?.();
       });
     this.inFlight.set(p, entry);
+    if (lane) this.lanes.set(lane, p);
   }
 
   /** Every kind of job, exhaustively. */
@@ -199,6 +205,9 @@ export class Dispatcher {
       this.rt.log.error({ err: e }, 'recording a failed job failed');
     }
   }
+
+  /** The last send started per in-order destination (channel|destination): the next one runs after it. */
+  private lanes = new Map<string, Promise<void>>();
 
   /** Set while a renewal runs: renewals never overlap (overlapping ones piled up and deadlocked on PostgreSQL). */
   private renewing = false;

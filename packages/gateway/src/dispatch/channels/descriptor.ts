@@ -24,6 +24,11 @@ export interface ChannelDescriptor {
    * - report: DingTalk can neither de-duplicate nor be asked, so the delivery fails saying so instead of risking two.
    */
   readonly lostAnswer: 'resend' | 'resend-and-prove' | 'report';
+  /**
+   * Sends to one destination go out one at a time, in the order claimed (which is acceptance order): a group reads
+   * its messages in the order they were sent. Per-user messages (work notices) go out side by side.
+   */
+  readonly inOrder: boolean;
   /** Whether `destination` is still configured (an app or robot name). */
   configured(rt: Runtime, destination: string): boolean;
   /** The deliveries of the next call, from those waiting (in order). */

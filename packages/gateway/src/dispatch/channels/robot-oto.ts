@@ -11,6 +11,7 @@ export const robotOto: ChannelDescriptor = {
   batchLimit: BATCH_LIMIT.robot_oto,
   resolvesMobiles: true,
   lostAnswer: 'report',
+  inOrder: false,
   configured: (rt, app) => rt.apps.has(app),
   selectBatch(waiting) {
     const users = new Set<string>();

@@ -10,6 +10,7 @@ export const robot: ChannelDescriptor = {
   batchLimit: BATCH_LIMIT.robot,
   resolvesMobiles: false,
   lostAnswer: 'resend',
+  inOrder: true,
   configured: (rt, name) => rt.robots.has(name),
   selectBatch: (waiting) => waiting.slice(0, 1),
   pacing: async (rt, name) => [rt.quotas.robotCall(rt.robots.get(name)!.webhook)],

@@ -30,6 +30,7 @@ export const workNotice: ChannelDescriptor = {
   batchLimit: BATCH_LIMIT.work_notice,
   resolvesMobiles: true,
   lostAnswer: 'resend-and-prove',
+  inOrder: false,
   configured: (rt, app) => rt.apps.has(app),
 
   selectBatch(waiting) {
