@@ -34,7 +34,11 @@ describe('crash safety', () => {
       const api2 = new DingpushClient({ url: url2, apiKey: API_KEY });
       for (const { id } of sent) {
         const n = await api2.waitFor(id, { timeoutMs: 60_000, intervalMs: 200 });
-        expect(['read', 'unread']).toContain(n.deliveries![0]!.status);
+        const d = n.deliveries![0]!;
+        // Killed in the middle of a call: sent again after the restart, and DingTalk's duplicate filter proved the
+        // first copy arrived (its read status cannot be learnt: the task id was lost with the answer).
+        if (d.status === 'sent') expect(d.reason).toContain('its read status cannot be known');
+        else expect(['read', 'unread']).toContain(d.status);
       }
       for (let i = 0; i < 60; i++) {
         const { messages } = await (await fetch(`${emu.url}/_emulator/api/inbox/users/u${i}`)).json();
