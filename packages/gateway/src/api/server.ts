@@ -11,6 +11,8 @@ import { recallNotification } from '../notifications/recall.js';
 import { firstIssue, notificationRequestSchema } from '../notifications/request.js';
 import { redeliverCallbacks, retryDeadLetters } from '../notifications/retry.js';
 import { ApiKeys, type Caller } from './auth.js';
+import { Templates } from '../templates/engine.js';
+import { alertsRoute } from './alerts.js';
 import { guardStore } from './guard-store.js';
 import { pushRoute } from './push.js';
 import { robotSendRoute } from './robot-send.js';
@@ -254,6 +256,7 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Api
 
   await robotSendRoute(app, rt);
   await pushRoute(app, rt, opts.keys);
+  await alertsRoute(app, rt, opts.keys, new Templates());
 
   if (opts.noopEndpoint) {
     app.post('/v1/noop', { onRequest: authenticate, schema: { hide: true } }, async (_req, reply) => reply.code(202).send({ id: 'noop', status: 'queued' }));

@@ -77,6 +77,8 @@ export const configSchema = z
               .strict(),
             /** Which app sends to its users and chats; default: the first. */
             app: name.optional(),
+            /** The time zone alert times are shown in (IANA name). */
+            timeZone: z.string().min(1).default('Asia/Shanghai'),
             /** @-mentions for robot messages to this target. */
             mentions: z.object({ mobiles: z.array(z.string()).default([]), userIds: z.array(z.string()).default([]), all: z.boolean().default(false) }).strict().optional(),
           })

@@ -1,0 +1,39 @@
+import { Liquid } from 'liquidjs';
+import { invalid } from '../notifications/errors.js';
+import { BUILTIN_TEMPLATES } from './builtin.js';
+
+/**
+ * Templates: LiquidJS, sandboxed. Only a value's own properties are reachable (no prototypes, no constructors), and
+ * templates come from memory only (no file system: `include` and `render` see the named templates and nothing
+ * else). Parse size, render time and memory are bounded, so a template cannot stall or exhaust the gateway.
+ */
+export class Templates {
+  private readonly liquid: Liquid;
+
+  constructor(own: Record<string, string> = {}) {
+    this.liquid = new Liquid({
+      ownPropertyOnly: true,
+      templates: { ...BUILTIN_TEMPLATES, ...own },
+      strictFilters: true,
+      parseLimit: 100_000,
+      renderLimit: 1_000,
+      memoryLimit: 10_000_000,
+      greedy: false,
+    });
+  }
+
+  has(name: string): boolean {
+    return name in BUILTIN_TEMPLATES;
+  }
+
+  /** Renders the named template with `data`; a template error is a 400 naming the template and its line. */
+  async render(name: string, data: object): Promise<string> {
+    try {
+      return (await this.liquid.renderFile(name, data)) as string;
+    } catch (err) {
+      const e = err as { message?: string; token?: { getPosition?: () => [number, number] } };
+      const line = e.token?.getPosition?.()[0];
+      throw invalid('template', `template "${name}"${line ? ` line ${line}` : ''}: ${(e.message ?? String(err)).split('\n')[0]}`);
+    }
+  }
+}
