@@ -103,6 +103,15 @@ describe('POST /dingtalk/<target>/send', () => {
     expect(r.markdown.text).toContain('恢复: 2026-12-01 09:10:00');
   });
 
+  it('a link that is not http(s) is left out, never the alert', async () => {
+    const hostile = { ...firing, externalURL: 'javascript:alert(1)', alerts: [{ ...firing.alerts[0]!, labels: { alertname: 'Hostile', instance: '{{ constructor }}' }, generatorURL: 'javascript:alert(2)' }] };
+    expect((await post(hostile)).status).toBe(200);
+    await expect.poll(async () => (await markdowns()).map((m) => m.markdown.title), { timeout: 5_000 }).toContain('🔥 [FIRING:1] HighCPU');
+    const m = (await markdowns()).find((x) => x.markdown.text.includes('Hostile'));
+    expect(m.markdown.text).not.toContain('javascript:');
+    expect(m.markdown.text).toContain('instance: {{ constructor }}');
+  });
+
   it('a body that is neither is a 400 (Alertmanager gives up on it); an unknown target a 404; nothing stored', async () => {
     for (const body of [{ hello: 'world' }, { ...firing, version: '3' }, [1, 2]]) {
       const res = await post(body);

@@ -17,7 +17,11 @@ import { guardStore } from './guard-store.js';
 export async function alertsRoute(app: FastifyInstance, rt: Runtime, keys: ApiKeys, templates: Templates): Promise<void> {
   app.post(
     '/dingtalk/:target/send',
-    { schema: { summary: 'Drop-in Alertmanager / Grafana webhook receiver', tags: ['drop-in'], params: { type: 'object', properties: { target: { type: 'string' } }, required: ['target'] } } },
+    {
+      // A large alert group is cut, not refused: Alertmanager drops a 4xx for good.
+      bodyLimit: 32 * 1024 * 1024,
+      schema: { summary: 'Drop-in Alertmanager / Grafana webhook receiver', tags: ['drop-in'], params: { type: 'object', properties: { target: { type: 'string' } }, required: ['target'] } },
+    },
     async (req, reply) => {
       const caller = keys.authenticateDropIn(req.headers.authorization, (req.query as { key?: string }).key);
       const name = (req.params as { target: string }).target;

@@ -1,9 +1,10 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { type RobotRefusal, robotKeywordProblem, robotSignatureProblem, robotWebhookBodyProblem } from '@dingpush/dingtalk';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
 import type { Runtime } from '../dispatch/runtime.js';
 import { acceptNotification } from '../notifications/accept.js';
+import { RequestError } from '../notifications/errors.js';
 import { notificationRequestSchema } from '../notifications/request.js';
 
 type RobotConfig = Config['robots'][number];
@@ -13,6 +14,10 @@ const answer = (r: RobotRefusal) => r;
 const OK = { errcode: 0, errmsg: 'ok' };
 const BUSY = { errcode: -1, errmsg: '系统繁忙' };
 const UNKNOWN_TOKEN = { errcode: 300001, errmsg: 'token is not exist' };
+const TOO_LONG = { errcode: 460101, errmsg: 'message too long, exceed 20000 bytes' };
+
+/** The msgUuid as an idempotency key: as given when short, else its hash (two different ones never collide). */
+const idempotencyKeyOf = (msgUuid: string) => (msgUuid.length <= 200 ? msgUuid : `sha256:${createHash('sha256').update(msgUuid).digest('hex')}`);
 
 function same(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -34,14 +39,21 @@ function robotFor(robots: RobotConfig[], token: string): RobotConfig | undefined
  */
 export async function robotSendRoute(app: FastifyInstance, rt: Runtime): Promise<void> {
   await app.register(async (scope) => {
-    // DingTalk's own answers for bodies that are not JSON, not Fastify's.
+    // DingTalk's own answers for bodies that are not JSON, or too large, not Fastify's.
+    scope.setErrorHandler((err, _req, reply) => {
+      if ((err as { statusCode?: number }).statusCode === 413) return reply.code(200).send(TOO_LONG);
+      throw err;
+    });
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     scope.post(
       '/robot/send',
       { schema: { summary: 'Drop-in custom robot webhook (DingTalk body and answers)', tags: ['drop-in'], querystring: { type: 'object', properties: { access_token: { type: 'string' }, timestamp: { type: 'string' }, sign: { type: 'string' } } } } },
       async (req) => {
-        const q = req.query as { access_token?: string; timestamp?: string; sign?: string };
+        // A parameter given twice counts once (the first), as a string.
+        const one = (v: unknown) => (Array.isArray(v) ? v[0] : v) as string | undefined;
+        const query = req.query as Record<string, unknown>;
+        const q = { access_token: one(query.access_token), timestamp: one(query.timestamp), sign: one(query.sign) };
         const robot = q.access_token ? robotFor(rt.config.robots, q.access_token) : undefined;
         if (!robot) return answer(UNKNOWN_TOKEN);
         if (!String(req.headers['content-type'] ?? '').toLowerCase().includes('application/json'))
@@ -53,7 +65,11 @@ export async function robotSendRoute(app: FastifyInstance, rt: Runtime): Promise
         } catch {
           return answer({ errcode: 40035, errmsg: '缺少参数 json' });
         }
-        if (robot.secret && q.timestamp !== undefined && q.sign !== undefined) {
+        // A robot with a secret (加签) takes only signed requests at its real token, as DingTalk does. An ingest token
+        // is the gateway's own credential: a signature there is optional, and checked whenever any part of it is given.
+        const viaIngestToken = robot.ingestToken !== undefined && same(robot.ingestToken, q.access_token!);
+        if (robot.secret && (!viaIngestToken || q.timestamp !== undefined || q.sign !== undefined)) {
+          if (typeof q.timestamp !== 'string' || typeof q.sign !== 'string') return answer({ errcode: 310000, errmsg: 'sign not match' });
           const refused = robotSignatureProblem(robot.secret, q.timestamp, q.sign, Date.now());
           if (refused) return answer(refused);
         }
@@ -64,16 +80,23 @@ export async function robotSendRoute(app: FastifyInstance, rt: Runtime): Promise
         const parsed = notificationRequestSchema.safeParse({
           to: { robots: [robot.name] },
           message: { raw: b },
-          ...(typeof b.msgUuid === 'string' && b.msgUuid !== '' ? { idempotencyKey: b.msgUuid.slice(0, 200) } : {}),
+          ...(typeof b.msgUuid === 'string' && b.msgUuid !== '' ? { idempotencyKey: idempotencyKeyOf(b.msgUuid) } : {}),
         });
-        // What the gateway holds every message to beyond DingTalk's shape: links only to http, https and dingtalk.
-        if (!parsed.success) return answer({ errcode: 430101, errmsg: `含有不安全的外链: ${parsed.error.issues[0]?.message ?? ''}` });
+        if (!parsed.success) {
+          // What the gateway holds every message to beyond DingTalk's shape: links only to http, https and dingtalk
+          // (DingTalk's own code for an unsafe link), a bounded depth (a parameter error).
+          const issue = parsed.error.issues[0];
+          const message = issue?.message ?? 'invalid body';
+          return answer(/URL/i.test(message) ? { errcode: 430101, errmsg: `含有不安全的外链: ${message}` } : { errcode: 400402, errmsg: `错误描述:${issue?.path.slice(2).join('.') || 'body'}: ${message}` });
+        }
         let result: Awaited<ReturnType<typeof acceptNotification>>;
         try {
           result = await acceptNotification(rt, parsed.data, { name: `robot:${robot.name}` }, rt.now());
         } catch (err) {
-          // Nothing was stored: DingTalk's "busy" makes a sender try again.
-          rt.log.warn({ err, robot: robot.name }, 'storing a /robot/send message failed');
+          // A refusal of the request itself is final; anything else is the store: nothing was stored, and DingTalk's
+          // "busy" makes a sender try again.
+          if (err instanceof RequestError) return answer({ errcode: 400402, errmsg: `错误描述:${err.path ?? 'body'}: ${err.message}` });
+          rt.log.warn({ err: (err as Error).message, robot: robot.name }, 'storing a /robot/send message failed');
           return answer(BUSY);
         }
         if (result.outcome === 'created') {

@@ -123,6 +123,10 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Api
           throw invalid('idempotencyKey', 'differs from the Idempotency-Key header');
         body.idempotencyKey = header;
       }
+      // A key limited to targets (and to no apps or robots) is a drop-in key: it reaches its targets only.
+      const limits = req.sender!.limits;
+      if (limits?.targets && limits.apps === undefined && limits.robots === undefined)
+        throw new RequestError(403, 'forbidden', undefined, 'this API key is limited to targets: send through /v1/push/<target> or /dingtalk/<target>/send');
       const parsed = notificationRequestSchema.safeParse(body);
       if (!parsed.success) {
         const { path, message } = firstIssue(parsed.error, body);

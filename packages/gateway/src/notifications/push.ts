@@ -1,3 +1,4 @@
+import { LIMITS } from '@dingpush/dingtalk';
 import type { TargetConfig } from '../config/schema.js';
 import { invalid } from './errors.js';
 import type { NotificationRequestInput } from './request.js';
@@ -35,11 +36,12 @@ export function pushToRequest(target: TargetConfig, push: Push): NotificationReq
   const to = { ...target.to };
   const base = { to, ...(target.app ? { app: target.app } : {}), ...(target.mentions && to.robots.length ? { mentions: target.mentions } : {}) };
   if (push.title !== undefined || push.markdown || push.click !== undefined) {
-    const title = [marks, push.title ?? firstLine(push.message)].filter(Boolean).join(' ');
+    // The marks first, then as much of the title as DingTalk's title limit leaves room for (counted in characters).
+    const title = [...[marks, push.title ?? firstLine(push.message)].filter(Boolean).join(' ')].slice(0, LIMITS.title).join('');
     const text = [push.title !== undefined ? `### ${push.title}` : '', push.message, push.tags.length ? push.tags.map((t) => `\`${t}\``).join(' ') : '', push.click ? `[打开](${push.click})` : '']
       .filter(Boolean)
       .join('\n\n');
-    return { ...base, message: { type: 'markdown', title: title.slice(0, 100), text } };
+    return { ...base, message: { type: 'markdown', title, text } };
   }
   return { ...base, message: { type: 'text', content: marks ? `${marks} ${push.message}` : push.message } };
 }

@@ -18,13 +18,13 @@ const alertmanager = `{%- assign firing = alerts | where: "status", "firing" -%}
 {% for l in a.labels %}{% unless l[0] == "alertname" or l[0] == "severity" %}- {{ l[0] }}: {{ l[1] }}
 {% endunless %}{% endfor %}- 开始: {{ a.startsAt | date: "%Y-%m-%d %H:%M:%S", timeZone }}
 {% if a.status == "resolved" %}- 恢复: {{ a.endsAt | date: "%Y-%m-%d %H:%M:%S", timeZone }}
-{% endif %}{% if a.generatorURL %}- [查看]({{ a.generatorURL }})
+{% endif %}{% assign link = a.generatorURL | http_url %}{% if link != "" %}- [查看]({{ link }})
 {% endif %}
 {% endfor -%}
 {% if truncatedAlerts > 0 %}
 …另有 {{ truncatedAlerts }} 条告警被截断 (truncatedAlerts)
-{% endif %}{% if externalURL %}
-[Alertmanager]({{ externalURL }})
+{% endif %}{% assign home = externalURL | http_url %}{% if home != "" %}
+[Alertmanager]({{ home }})
 {% endif %}{{ mentionText }}`;
 
 export const BUILTIN_TEMPLATES: Record<string, string> = { alertmanager };

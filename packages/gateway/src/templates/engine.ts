@@ -20,6 +20,11 @@ export class Templates {
       memoryLimit: 10_000_000,
       greedy: false,
     });
+    // A link target from the payload (generatorURL, externalURL): http(s) only, and safe inside markdown's (…).
+    // Anything else renders as nothing, so a strange URL drops its link rather than the whole alert.
+    this.liquid.registerFilter('http_url', (v: unknown) =>
+      typeof v === 'string' && /^https?:\/\/[^\s]+$/i.test(v) ? v.replace(/\(/g, '%28').replace(/\)/g, '%29') : '',
+    );
   }
 
   has(name: string): boolean {
