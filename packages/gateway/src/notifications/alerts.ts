@@ -1,6 +1,6 @@
 import { LIMITS, markdownProblem, markdownTargets, urlProblem } from '@dingpush/dingtalk';
 import type { TargetConfig } from '../config/schema.js';
-import type { Templates } from '../templates/engine.js';
+import { TemplateError, type Templates } from '../templates/engine.js';
 import { invalid } from './errors.js';
 import type { NotificationRequestInput } from './request.js';
 
@@ -41,7 +41,11 @@ export async function alertToRequest(templates: Templates, target: TargetConfig,
   const alerts = body.alerts as unknown[];
   const shown = alerts.slice(0, MAX_RENDERED_ALERTS);
   const truncatedAlerts = Number(body.truncatedAlerts ?? 0) + (alerts.length - shown.length);
-  const rendered = await templates.render('alertmanager', { ...body, alerts: shown, truncatedAlerts, timeZone: target.timeZone, mentionText });
+  const rendered = await templates
+    .render('alertmanager', { ...body, alerts: shown, truncatedAlerts, timeZone: target.timeZone, mentionText })
+    .catch((err: unknown) => {
+      throw err instanceof TemplateError ? invalid('template', err.message) : err;
+    });
   const [first, ...rest] = rendered.trim().split('\n');
   const title = [...(first ?? '').trim()].slice(0, LIMITS.title).join('') || 'alert';
   let text = withoutBadLinks(rest.join('\n').trim()) || title;

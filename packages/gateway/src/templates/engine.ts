@@ -1,6 +1,10 @@
 import { Liquid } from 'liquidjs';
-import { invalid } from '../notifications/errors.js';
 import { BUILTIN_TEMPLATES } from './builtin.js';
+
+/** A template that cannot be rendered: its name, the line, and why. */
+export class TemplateError extends Error {
+  override name = 'TemplateError';
+}
 
 /**
  * Templates: LiquidJS, sandboxed. Only a value's own properties are reachable (no prototypes, no constructors), and
@@ -31,14 +35,14 @@ export class Templates {
     return name in BUILTIN_TEMPLATES;
   }
 
-  /** Renders the named template with `data`; a template error is a 400 naming the template and its line. */
+  /** Renders the named template with `data`; a TemplateError names the template and its line. */
   async render(name: string, data: object): Promise<string> {
     try {
       return (await this.liquid.renderFile(name, data)) as string;
     } catch (err) {
       const e = err as { message?: string; token?: { getPosition?: () => [number, number] } };
       const line = e.token?.getPosition?.()[0];
-      throw invalid('template', `template "${name}"${line ? ` line ${line}` : ''}: ${(e.message ?? String(err)).split('\n')[0]}`);
+      throw new TemplateError(`template "${name}"${line ? ` line ${line}` : ''}: ${(e.message ?? String(err)).split('\n')[0]}`);
     }
   }
 }
