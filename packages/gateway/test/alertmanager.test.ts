@@ -3,11 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseOrg, type RunningEmulator, startEmulator } from '@dingpush/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { parseConfig, type RunningGateway, startGateway } from '../src/server.js';
-import { API_KEY, gatewayConfig, org } from './helpers.js';
+import { API_KEY, useGateway } from './helpers.js';
 
 const ALERTMANAGER = '/usr/bin/prometheus-alertmanager';
 const haveAlertmanager = (() => {
@@ -62,23 +60,18 @@ const firing = {
 
 /** `POST /dingtalk/<target>/send`: Alertmanager's and Grafana's webhooks, rendered by the built-in alert template. */
 describe('POST /dingtalk/<target>/send', () => {
-  let emu: RunningEmulator;
-  let gw: RunningGateway;
-  beforeAll(async () => {
-    emu = await startEmulator({ org: parseOrg(org({ deliveryMs: 20 })), port: 0 });
-    const config = gatewayConfig(emu.url, mkdtempSync(join(tmpdir(), 'dingpush-alerts-')), { delivery: { pollMs: 20 } });
-    config.targets = [{ name: 'ops-alerts', to: { robots: ['ops'] }, mentions: { mobiles: ['13600000001'] } }];
-    gw = await startGateway(parseConfig(config));
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await emu?.close();
+  const env = useGateway({
+    switches: { deliveryMs: 20 },
+    config: { delivery: { pollMs: 20 } },
+    configure: (config) => {
+      config.targets = [{ name: 'ops-alerts', to: { robots: ['ops'] }, mentions: { mobiles: ['13600000001'] } }];
+    },
   });
 
   const markdowns = async () =>
-    ((await (await fetch(`${emu.url}/_emulator/api/inbox/robots/ops`)).json()).messages as any[]).filter((m) => m.msgtype === 'markdown').map((m) => m.message);
+    ((await (await fetch(`${env.emu.url}/_emulator/api/inbox/robots/ops`)).json()).messages as any[]).filter((m) => m.msgtype === 'markdown').map((m) => m.message);
   const post = (body: unknown, target = 'ops-alerts') =>
-    fetch(`${gw.url}/dingtalk/${target}/send?key=${API_KEY}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`${env.gw.url}/dingtalk/${target}/send?key=${API_KEY}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
   it('a firing group: status and count in the title, each alert with severity, labels, summary, time in Asia/Shanghai, links; the mention in the text', async () => {
     const res = await post(firing);
@@ -119,7 +112,7 @@ describe('POST /dingtalk/<target>/send', () => {
       expect(((await res.json()) as { error: { path: string } }).error.path).toBe('body');
     }
     expect((await post(firing, 'nope')).status).toBe(404);
-    const noKey = await fetch(`${gw.url}/dingtalk/ops-alerts/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(firing) });
+    const noKey = await fetch(`${env.gw.url}/dingtalk/ops-alerts/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(firing) });
     expect(noKey.status).toBe(401);
   });
 
@@ -134,7 +127,7 @@ describe('POST /dingtalk/<target>/send', () => {
         join(dir, 'alertmanager.yml'),
         stringify({
           route: { receiver: 'dingpush', group_by: ['alertname'], group_wait: '0s', group_interval: '1s', repeat_interval: '1h' },
-          receivers: [{ name: 'dingpush', webhook_configs: [{ url: `${gw.url}/dingtalk/ops-alerts/send?key=${API_KEY}`, send_resolved: true }] }],
+          receivers: [{ name: 'dingpush', webhook_configs: [{ url: `${env.gw.url}/dingtalk/ops-alerts/send?key=${API_KEY}`, send_resolved: true }] }],
         }),
       );
       am = spawn(ALERTMANAGER, [`--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${dir}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address='], { stdio: 'ignore' });

@@ -1,10 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parseOrg, type RunningEmulator, startEmulator } from '@dingpush/emulator';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, type RunningGateway, startGateway } from '../src/server.js';
-import { API_KEY, gatewayConfig, org } from './helpers.js';
+
+import { describe, expect, it } from 'vitest';
+import { API_KEY, useGateway } from './helpers.js';
 
 const TEAM_KEY = 'team-only-key-0123456789abcdef';
 
@@ -33,30 +29,25 @@ const group = (alerts: unknown[]) => ({
 
 /** Review 3: hostile or unlucky bodies at the drop-in push and Alertmanager endpoints. */
 describe('/v1/push and /dingtalk/<target>/send under attack', () => {
-  let emu: RunningEmulator;
-  let gw: RunningGateway;
-  beforeAll(async () => {
-    emu = await startEmulator({ org: parseOrg(org({ deliveryMs: 20 })), port: 0 });
-    const config = gatewayConfig(emu.url, mkdtempSync(join(tmpdir(), 'dingpush-review3-pa-')), { delivery: { pollMs: 20 } });
-    config.server = { host: '127.0.0.1', port: 0, bodyLimitBytes: 1024 * 1024 };
-    config.targets = [
-      { name: 'ops-alerts', to: { robots: ['alerts'] } },
-      { name: 'team', to: { userIds: ['u3'] } },
-    ];
-    config.robots = config.robots!.map((r) => (r.name === 'alerts' ? { ...r, keywords: [] } : r));
-    config.apiKeys = [...config.apiKeys!, { name: 'team-only', key: TEAM_KEY, targets: ['team'] }];
-    gw = await startGateway(parseConfig(config));
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await emu?.close();
+  const env = useGateway({
+    switches: { deliveryMs: 20 },
+    config: { delivery: { pollMs: 20 } },
+    configure: (config) => {
+      config.server = { host: '127.0.0.1', port: 0, bodyLimitBytes: 1024 * 1024 };
+      config.targets = [
+        { name: 'ops-alerts', to: { robots: ['alerts'] } },
+        { name: 'team', to: { userIds: ['u3'] } },
+      ];
+      config.robots = config.robots!.map((r) => (r.name === 'alerts' ? { ...r, keywords: [] } : r));
+      config.apiKeys = [...config.apiKeys!, { name: 'team-only', key: TEAM_KEY, targets: ['team'] }];
+    },
   });
 
-  const inbox = async () => (await (await fetch(`${emu.url}/_emulator/api/inbox/robots/alerts`)).json()).messages as any[];
+  const inbox = async () => (await (await fetch(`${env.emu.url}/_emulator/api/inbox/robots/alerts`)).json()).messages as any[];
   const am = (body: unknown) =>
-    fetch(`${gw.url}/dingtalk/ops-alerts/send`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    fetch(`${env.gw.url}/dingtalk/ops-alerts/send`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   const push = (target: string, body: string, headers: Record<string, string> = {}, query = '') =>
-    fetch(`${gw.url}/v1/push/${target}${query}`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'text/plain', ...headers }, body });
+    fetch(`${env.gw.url}/v1/push/${target}${query}`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'text/plain', ...headers }, body });
 
   it('Alertmanager: one alert whose generatorURL is not http(s) does not lose the whole group (4xx = dropped by Alertmanager)', async () => {
     const res = await am(group([alert(1), alert(2, { generatorURL: 'javascript:alert(document.cookie)' })]));
@@ -100,7 +91,7 @@ describe('/v1/push and /dingtalk/<target>/send under attack', () => {
   });
 
   it('push: a key limited to targets cannot reach other robots through /v1/notifications', async () => {
-    const res = await fetch(`${gw.url}/v1/notifications`, {
+    const res = await fetch(`${env.gw.url}/v1/notifications`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TEAM_KEY}`, 'content-type': 'application/json' },
       body: JSON.stringify({ to: { robots: ['alerts'] }, message: { type: 'text', content: 'team-only key reaching a robot outside its targets' } }),

@@ -85,13 +85,23 @@ export function usePostgresSchema(name: string): string {
 }
 
 /** An emulator and a gateway (SQLite in a temp dir) for one test file, with a shared movable clock. */
-export function useGateway(opts: { switches?: OrgInput['switches']; config?: Partial<ConfigInput>; instances?: 1 | 2 } = {}): Env {
+export function useGateway(
+  opts: {
+    switches?: OrgInput['switches'];
+    config?: Partial<ConfigInput>;
+    instances?: 1 | 2;
+    /** Edits the whole configuration (which names the emulator's URL) before it is parsed: targets, robots, keys. */
+    configure?: (config: ConfigInput) => void;
+  } = {},
+): Env {
   const env = {} as Env;
   let offset = 0;
   beforeAll(async () => {
     env.dataDir = mkdtempSync(join(tmpdir(), 'dingpush-gw-'));
     env.emu = await startEmulator({ org: parseOrg(org(opts.switches)), port: 0 });
-    const config = parseConfig(gatewayConfig(env.emu.url, env.dataDir, opts.config));
+    const input = gatewayConfig(env.emu.url, env.dataDir, opts.config);
+    opts.configure?.(input);
+    const config = parseConfig(input);
     env.gw = await startGateway(config, { now: () => Date.now() + offset });
     if (opts.instances === 2) env.gw2 = await startGateway(config, { now: () => Date.now() + offset });
     env.api = new DingpushClient({ url: env.gw.url, apiKey: API_KEY });

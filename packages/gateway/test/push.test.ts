@@ -1,12 +1,7 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parseOrg, type RunningEmulator, startEmulator } from '@dingpush/emulator';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, type RunningGateway, startGateway } from '../src/server.js';
-import { API_KEY, gatewayConfig, org } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { API_KEY, useGateway } from './helpers.js';
 
 const run = promisify(execFile);
 const TEAM_KEY = 'team-only-key-0123456789abcdef';
@@ -17,26 +12,21 @@ const apprise = await run('apprise', ['--version']).then(
 
 /** `POST /v1/push/<target>`: ntfy-style `curl -d`, forms and JSON (apprise's json:// and form://) reach a target. */
 describe('POST /v1/push/<target>', () => {
-  let emu: RunningEmulator;
-  let gw: RunningGateway;
-  beforeAll(async () => {
-    emu = await startEmulator({ org: parseOrg(org({ deliveryMs: 20 })), port: 0 });
-    const config = gatewayConfig(emu.url, mkdtempSync(join(tmpdir(), 'dingpush-push-')), { delivery: { pollMs: 20 } });
-    config.targets = [
-      { name: 'ops-alerts', to: { robots: ['ops'] } },
-      { name: 'team', to: { userIds: ['u3'] } },
-    ];
-    config.apiKeys = [...config.apiKeys!, { name: 'team-only', key: TEAM_KEY, targets: ['team'] }];
-    gw = await startGateway(parseConfig(config));
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await emu?.close();
+  const env = useGateway({
+    switches: { deliveryMs: 20 },
+    config: { delivery: { pollMs: 20 } },
+    configure: (config) => {
+      config.targets = [
+        { name: 'ops-alerts', to: { robots: ['ops'] } },
+        { name: 'team', to: { userIds: ['u3'] } },
+      ];
+      config.apiKeys = [...config.apiKeys!, { name: 'team-only', key: TEAM_KEY, targets: ['team'] }];
+    },
   });
 
-  const robotInbox = async () => (await (await fetch(`${emu.url}/_emulator/api/inbox/robots/ops`)).json()).messages as any[];
+  const robotInbox = async () => (await (await fetch(`${env.emu.url}/_emulator/api/inbox/robots/ops`)).json()).messages as any[];
   const push = (target: string, body: string, headers: Record<string, string> = {}, query = '') =>
-    fetch(`${gw.url}/v1/push/${target}${query}`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'text/plain', ...headers }, body });
+    fetch(`${env.gw.url}/v1/push/${target}${query}`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'text/plain', ...headers }, body });
   const arrived = (pick: (m: any) => boolean) => expect.poll(async () => (await robotInbox()).filter(pick).length, { timeout: 5_000 }).toBe(1);
 
   it('curl -d with ntfy headers: a markdown message with the title, priority, tags and a link', async () => {
@@ -56,7 +46,7 @@ describe('POST /v1/push/<target>', () => {
     expect((await push('ops-alerts', '部署完成 v1.2.3')).status).toBe(202);
     const basic = `Basic ${Buffer.from(`anyone:${API_KEY}`).toString('base64')}`;
     expect((await push('ops-alerts', '部署完成 basic', { authorization: basic })).status).toBe(202);
-    const res = await fetch(`${gw.url}/v1/push/ops-alerts?key=${API_KEY}`, { method: 'POST', body: '部署完成 query' });
+    const res = await fetch(`${env.gw.url}/v1/push/ops-alerts?key=${API_KEY}`, { method: 'POST', body: '部署完成 query' });
     expect(res.status).toBe(202);
     for (const c of ['部署完成 v1.2.3', '部署完成 basic', '部署完成 query']) await arrived((m) => m.message.text?.content === c);
   });
@@ -71,7 +61,7 @@ describe('POST /v1/push/<target>', () => {
   });
 
   it.skipIf(!apprise)(`apprise's json:// and form:// unchanged but for the URL${apprise ? '' : ' (skipped: apprise is not installed)'}`, async () => {
-    const host = new URL(gw.url).host;
+    const host = new URL(env.gw.url).host;
     for (const scheme of ['json', 'form']) {
       const { stdout, stderr } = await run('apprise', ['-vv', '-t', `apprise ${scheme}`, '-b', `sent by apprise ${scheme}://`, `${scheme}://user:${API_KEY}@${host}/v1/push/ops-alerts`]);
       expect(`${stdout}${stderr}`).not.toContain(API_KEY);
@@ -89,7 +79,7 @@ describe('POST /v1/push/<target>', () => {
     }
     expect((await push('team', '给 u3 的通知', { authorization: `Bearer ${TEAM_KEY}` })).status).toBe(202);
     expect((await push('ops-alerts', 'x', { authorization: 'Bearer wrong-key-0123456789abcdef' })).status).toBe(401);
-    expect((await fetch(`${gw.url}/v1/push/ops-alerts`, { method: 'POST', body: 'x' })).status).toBe(401);
+    expect((await fetch(`${env.gw.url}/v1/push/ops-alerts`, { method: 'POST', body: 'x' })).status).toBe(401);
 
     const bad = [
       [await push('ops-alerts', '   '), 'message'],

@@ -1,31 +1,22 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+
 import { robotSignature } from '@dingpush/dingtalk';
-import { parseOrg, type RunningEmulator, startEmulator } from '@dingpush/emulator';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, type RunningGateway, startGateway } from '../src/server.js';
-import { gatewayConfig, org, ROBOT_SECRET, tokens } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { ROBOT_SECRET, tokens, useGateway } from './helpers.js';
 
 /** Review 3: hostile requests at the drop-in robot webhook. */
 describe('POST /robot/send under attack', () => {
-  let emu: RunningEmulator;
-  let gw: RunningGateway;
-  beforeAll(async () => {
-    emu = await startEmulator({ org: parseOrg(org({ deliveryMs: 20 })), port: 0 });
-    const config = gatewayConfig(emu.url, mkdtempSync(join(tmpdir(), 'dingpush-review3-rs-')), { delivery: { pollMs: 20 } });
-    config.server = { host: '127.0.0.1', port: 0, bodyLimitBytes: 1024 * 1024 };
-    gw = await startGateway(parseConfig(config));
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await emu?.close();
+  const env = useGateway({
+    switches: { deliveryMs: 20 },
+    config: { delivery: { pollMs: 20 } },
+    configure: (config) => {
+      config.server = { host: '127.0.0.1', port: 0, bodyLimitBytes: 1024 * 1024 };
+    },
   });
 
-  const inbox = async (robot: string) => (await (await fetch(`${emu.url}/_emulator/api/inbox/robots/${robot}`)).json()).messages as any[];
-  const accepted = async () => Number(/^dingpush_notifications_accepted_total (\d+)/m.exec(await (await fetch(`${gw.url}/metrics`)).text())?.[1] ?? 0);
+  const inbox = async (robot: string) => (await (await fetch(`${env.emu.url}/_emulator/api/inbox/robots/${robot}`)).json()).messages as any[];
+  const accepted = async () => Number(/^dingpush_notifications_accepted_total (\d+)/m.exec(await (await fetch(`${env.gw.url}/metrics`)).text())?.[1] ?? 0);
   const raw = async (query: string, body: string | Buffer, contentType = 'application/json') => {
-    const res = await fetch(`${gw.url}/robot/send?${query}`, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : new Uint8Array(body) });
+    const res = await fetch(`${env.gw.url}/robot/send?${query}`, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : new Uint8Array(body) });
     return { status: res.status, body: (await res.json()) as any };
   };
 

@@ -1,12 +1,7 @@
 import { createRequire } from 'node:module';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { robotSignature } from '@dingpush/dingtalk';
-import { parseOrg, type RunningEmulator, startEmulator } from '@dingpush/emulator';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, type RunningGateway, startGateway } from '../src/server.js';
-import { gatewayConfig, org, ROBOT_SECRET, tokens } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { ROBOT_SECRET, tokens, useGateway } from './helpers.js';
 
 // dingtalk-robot-sender: a widely used Node.js robot client (CommonJS), pointed at the gateway instead of DingTalk.
 const ChatBot = createRequire(import.meta.url)('dingtalk-robot-sender') as new (o: { webhook: string; secret?: string }) => {
@@ -22,23 +17,18 @@ const INGEST_TOKEN = 'ingest-token-for-ops-0123456789';
  * The gateway checks what DingTalk checks, answers as DingTalk answers (only once stored), and signs again to send.
  */
 describe('POST /robot/send: DingTalk robot bodies and answers', () => {
-  let emu: RunningEmulator;
-  let gw: RunningGateway;
-  beforeAll(async () => {
-    emu = await startEmulator({ org: parseOrg(org({ deliveryMs: 20 })), port: 0 });
-    const config = gatewayConfig(emu.url, mkdtempSync(join(tmpdir(), 'dingpush-robot-send-')), { delivery: { pollMs: 20 } });
-    config.robots = config.robots!.map((r) => (r.name === 'ops' ? { ...r, ingestToken: INGEST_TOKEN } : r));
-    gw = await startGateway(parseConfig(config));
-  });
-  afterAll(async () => {
-    await gw?.close();
-    await emu?.close();
+  const env = useGateway({
+    switches: { deliveryMs: 20 },
+    config: { delivery: { pollMs: 20 } },
+    configure: (config) => {
+      config.robots = config.robots!.map((r) => (r.name === 'ops' ? { ...r, ingestToken: INGEST_TOKEN } : r));
+    },
   });
 
-  const inbox = async (robot: string) => (await (await fetch(`${emu.url}/_emulator/api/inbox/robots/${robot}`)).json()).messages as any[];
-  const accepted = async () => Number(/^dingpush_notifications_accepted_total (\d+)/m.exec(await (await fetch(`${gw.url}/metrics`)).text())?.[1] ?? 0);
+  const inbox = async (robot: string) => (await (await fetch(`${env.emu.url}/_emulator/api/inbox/robots/${robot}`)).json()).messages as any[];
+  const accepted = async () => Number(/^dingpush_notifications_accepted_total (\d+)/m.exec(await (await fetch(`${env.gw.url}/metrics`)).text())?.[1] ?? 0);
   const post = async (query: string, body: unknown, contentType = 'application/json') => {
-    const res = await fetch(`${gw.url}/robot/send?${query}`, {
+    const res = await fetch(`${env.gw.url}/robot/send?${query}`, {
       method: 'POST',
       headers: { 'content-type': contentType },
       body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -49,7 +39,7 @@ describe('POST /robot/send: DingTalk robot bodies and answers', () => {
   const signed = (token: string, at = Date.now(), secret = ROBOT_SECRET) => `access_token=${token}&timestamp=${at}&sign=${encodeURIComponent(robotSignature(secret, at))}`;
 
   it('dingtalk-robot-sender, signed, with a mention: ok, and the message reaches the group signed by the gateway', async () => {
-    const bot = new ChatBot({ webhook: `${gw.url}/robot/send?access_token=${tokens.ops}`, secret: ROBOT_SECRET });
+    const bot = new ChatBot({ webhook: `${env.gw.url}/robot/send?access_token=${tokens.ops}`, secret: ROBOT_SECRET });
     const res = await bot.text('部署完成 @13600000001', { atMobiles: ['13600000001'] });
     expect(res.data).toEqual({ errcode: 0, errmsg: 'ok' });
     const md = await bot.markdown('构建结果', '#### 构建成功\n> 用时 42 s');

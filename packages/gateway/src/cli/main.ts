@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { collect, gatewayOptions } from './options.js';
+import { collect, gatewayOptions, messageOptions } from './options.js';
 
 /** The emulator's DEFAULT_EMULATOR_PORT, written out here so that declaring the command does not load the emulator. */
 const EMULATOR_PORT = '8730';
@@ -29,25 +29,16 @@ export function buildProgram(): Command {
     .action(lazy(async () => (await import('./serve-command.js')).serve));
 
   gatewayOptions(
-    program
-      .command('send')
-      .description('send a notification through a running gateway')
+    messageOptions(program.command('send').description('send a notification through a running gateway'), 'robot messages: ')
       .option('--user <userid...>', 'DingTalk userids (repeat or comma-separate)', collect)
       .option('--mobile <mobile...>', 'mobile numbers, resolved to userids by the gateway', collect)
       .option('--dept <id...>', 'department ids (with sub-departments)', collect)
       .option('--all-users', 'everyone in the organisation (DingTalk allows 3 a day)')
       .option('--robot <name...>', 'configured custom robots (group chats)', collect)
       .option('--chat <chatid...>', 'group chats by chatid (legacy chat/send)', collect)
-      .option('--text <content>', 'a text message')
-      .option('--markdown <text>', 'a markdown message (needs --title)')
-      .option('--title <title>', 'title of a markdown message')
-      .option('--message <json>', 'any message as JSON, e.g. {"type":"action_card",...}')
       .option('--file <path>', 'a JSON file with the whole request; flags override its parts')
       .option('--app <name>', 'which configured app sends')
       .option('--via <channel>', 'work_notice (default) or app_robot for userids and mobiles')
-      .option('--at-mobile <mobile...>', 'robot messages: @-mention by mobile', collect)
-      .option('--at-user <userid...>', 'robot messages: @-mention by userid', collect)
-      .option('--at-all', 'robot messages: @everyone')
       .option('--idempotency-key <key>', 'the same key returns the same notification instead of sending again')
       .option('--send-at <iso-time>', 'deliver at this time')
       .option('--callback-url <url>', 'receives the final per-recipient outcome')
@@ -78,20 +69,12 @@ export function buildProgram(): Command {
       .option('--limit <n>', 'how many', '20'),
   ).action(lazy(async () => (await import('./gateway-commands.js')).list));
 
-  program
-    .command('robot')
-    .description('talk to a custom group robot directly')
-    .command('send')
-    .description('send one message to a robot webhook (signed when --secret is given)')
+  messageOptions(
+    program.command('robot').description('talk to a custom group robot directly').command('send').description('send one message to a robot webhook (signed when --secret is given)'),
+    '',
+  )
     .requiredOption('--webhook <url>', 'https://oapi.dingtalk.com/robot/send?access_token=… (env DINGPUSH_ROBOT_WEBHOOK)', process.env.DINGPUSH_ROBOT_WEBHOOK)
     .option('--secret <secret>', 'signing secret SEC… (env DINGPUSH_ROBOT_SECRET)', process.env.DINGPUSH_ROBOT_SECRET)
-    .option('--text <content>', 'a text message')
-    .option('--markdown <text>', 'a markdown message (needs --title)')
-    .option('--title <title>', 'title of a markdown message')
-    .option('--message <json>', 'any robot-capable message as JSON')
-    .option('--at-mobile <mobile...>', '@-mention by mobile', collect)
-    .option('--at-user <userid...>', '@-mention by userid', collect)
-    .option('--at-all', '@everyone')
     .option('--json', 'print the answer as JSON')
     .action(lazy(async () => (await import('./robot-command.js')).robotSend));
 

@@ -45,6 +45,18 @@ export function gatewayOptions(cmd: Command): Command {
     .option('--json', 'print the answer as JSON');
 }
 
+/** The message flags `send` and `robot send` share (messageFromFlags reads them). */
+export function messageOptions(cmd: Command, mentionScope: string): Command {
+  return cmd
+    .option('--text <content>', 'a text message')
+    .option('--markdown <text>', 'a markdown message (needs --title)')
+    .option('--title <title>', 'title of a markdown message')
+    .option('--message <json>', 'any message as JSON, e.g. {"type":"action_card",...}')
+    .option('--at-mobile <mobile...>', `${mentionScope}@-mention by mobile`, collect)
+    .option('--at-user <userid...>', `${mentionScope}@-mention by userid`, collect)
+    .option('--at-all', `${mentionScope}@everyone`);
+}
+
 export function print(json: boolean, value: unknown, human: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
 }

@@ -2,7 +2,7 @@ import { fenceOf, type JobOf, type RecallMessagePayload } from '../domain/jobs.j
 import type { DeliveryRow } from '../domain/records.js';
 import { CHANNEL_DESCRIPTORS, isRecallable } from './channels/index.js';
 import { scheduleRecalls } from './job-writes.js';
-import { WAIT_IN_HANDLER_MS, withTickets } from './pacing-context.js';
+import { callInOwnSlot } from './own-slot.js';
 import type { JobContext } from './runtime.js';
 import { work } from './unit-of-work.js';
 
@@ -49,16 +49,10 @@ async function recallMessage(ctx: JobContext, job: JobOf<'recall'> & { payload: 
     });
     return;
   }
-  const reservations = [rt.quotas.appCall(app.appKey, recall.api)];
-  const slot = await rt.pacer.acquire(reservations, rt.now(), job.slotKey === null ? job.slotAt : null);
-  if (slot - rt.now() > WAIT_IN_HANDLER_MS) {
-    await work(rt, fence, (tx) => tx.reschedule([job.id], slot, { slotAt: slot }));
-    return;
-  }
-  if (slot > rt.now()) await new Promise((r) => setTimeout(r, slot - rt.now()));
-  if (ctx.signal.aborted) return;
   // A retryable failure throws: the dispatcher backs off and, past its limit, keeps the job as a dead letter.
-  const result = await withTickets(reservations, slot, () => recall.execute(rt, { ...p, deliveryIds: targets.map((d) => d.id) }));
+  const called = await callInOwnSlot(ctx, job, [rt.quotas.appCall(app.appKey, recall.api)], () => recall.execute(rt, { ...p, deliveryIds: targets.map((d) => d.id) }));
+  if (!called) return;
+  const result = called.value;
   const recalled = new Set(result.recalled);
   await work(rt, fence, async (tx) => {
     const own = targets.filter((d) => recalled.has(d.id) && d.notificationId === job.notificationId).map((d) => d.id);

@@ -6,7 +6,7 @@ import { CHANNEL_DESCRIPTORS } from './channels/index.js';
 import { DAY_MS, nextShanghaiMidnight, shanghaiDay } from './day.js';
 import { describe } from './describe.js';
 import { moveToNewJob } from './job-writes.js';
-import { WAIT_IN_HANDLER_MS, withTickets } from './pacing-context.js';
+import { callInOwnSlot } from './own-slot.js';
 import type { JobContext } from './runtime.js';
 import { work } from './unit-of-work.js';
 
@@ -33,18 +33,11 @@ export async function runTrack(ctx: JobContext, job: JobOf<'track'>): Promise<vo
   }
   if (p.readChecks > 0 && !(await withinReadCheckBudget(ctx, job, app.appKey))) return;
 
-  const reservations = [rt.quotas.appCall(app.appKey, tracking.api)];
-  const slot = await rt.pacer.acquire(reservations, rt.now(), job.slotKey === null ? job.slotAt : null);
-  if (slot - rt.now() > WAIT_IN_HANDLER_MS) {
-    await work(rt, fence, (tx) => tx.reschedule([job.id], slot, { slotAt: slot }));
-    return;
-  }
-  if (slot > rt.now()) await new Promise((r) => setTimeout(r, slot - rt.now()));
-  if (ctx.signal.aborted) return;
-
   let result: Awaited<ReturnType<typeof tracking.look>>;
   try {
-    result = await withTickets(reservations, slot, () => tracking.look(rt, p, deliveries));
+    const called = await callInOwnSlot(ctx, job, [rt.quotas.appCall(app.appKey, tracking.api)], () => tracking.look(rt, p, deliveries));
+    if (!called) return;
+    result = called.value;
   } catch (err) {
     if (!(err instanceof DingTalkError) || err.retryable) throw err; // the dispatcher backs off, then gives up into a dead letter
     await work(rt, fence, async (tx) => {
