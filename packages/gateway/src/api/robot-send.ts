@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { type RobotRefusal, robotKeywordProblem, robotSignatureProblem, robotWebhookBodyProblem } from '@dingpush/dingtalk';
+import { robotKeywordProblem, robotSignatureProblem, robotWebhookBodyProblem } from '@dingpush/dingtalk';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
 import type { Runtime } from '../dispatch/runtime.js';
@@ -9,8 +9,7 @@ import { notificationRequestSchema } from '../notifications/request.js';
 
 type RobotConfig = Config['robots'][number];
 
-/** What DingTalk answers (always HTTP 200, the outcome in errcode). */
-const answer = (r: RobotRefusal) => r;
+/** What DingTalk answers: always HTTP 200, the outcome in errcode. */
 const OK = { errcode: 0, errmsg: 'ok' };
 const BUSY = { errcode: -1, errmsg: '系统繁忙' };
 const UNKNOWN_TOKEN = { errcode: 300001, errmsg: 'token is not exist' };
@@ -55,26 +54,26 @@ export async function robotSendRoute(app: FastifyInstance, rt: Runtime): Promise
         const query = req.query as Record<string, unknown>;
         const q = { access_token: one(query.access_token), timestamp: one(query.timestamp), sign: one(query.sign) };
         const robot = q.access_token ? robotFor(rt.config.robots, q.access_token) : undefined;
-        if (!robot) return answer(UNKNOWN_TOKEN);
+        if (!robot) return UNKNOWN_TOKEN;
         if (!String(req.headers['content-type'] ?? '').toLowerCase().includes('application/json'))
-          return answer({ errcode: 43004, errmsg: '无效的HTTP HEADER Content-Type' });
+          return { errcode: 43004, errmsg: '无效的HTTP HEADER Content-Type' };
         const raw = req.body instanceof Buffer ? req.body : Buffer.alloc(0);
         let body: unknown;
         try {
           body = JSON.parse(raw.toString('utf8'));
         } catch {
-          return answer({ errcode: 40035, errmsg: '缺少参数 json' });
+          return { errcode: 40035, errmsg: '缺少参数 json' };
         }
         // A robot with a secret (加签) takes only signed requests at its real token, as DingTalk does. An ingest token
         // is the gateway's own credential: a signature there is optional, and checked whenever any part of it is given.
         const viaIngestToken = robot.ingestToken !== undefined && same(robot.ingestToken, q.access_token!);
         if (robot.secret && (!viaIngestToken || q.timestamp !== undefined || q.sign !== undefined)) {
-          if (typeof q.timestamp !== 'string' || typeof q.sign !== 'string') return answer({ errcode: 310000, errmsg: 'sign not match' });
+          if (typeof q.timestamp !== 'string' || typeof q.sign !== 'string') return { errcode: 310000, errmsg: 'sign not match' };
           const refused = robotSignatureProblem(robot.secret, q.timestamp, q.sign, Date.now());
-          if (refused) return answer(refused);
+          if (refused) return refused;
         }
         const refused = robotWebhookBodyProblem(body, raw.length) ?? robotKeywordProblem(body, robot.keywords);
-        if (refused) return answer(refused);
+        if (refused) return refused;
 
         const b = body as Record<string, unknown>;
         const parsed = notificationRequestSchema.safeParse({
@@ -87,7 +86,7 @@ export async function robotSendRoute(app: FastifyInstance, rt: Runtime): Promise
           // (DingTalk's own code for an unsafe link), a bounded depth (a parameter error).
           const issue = parsed.error.issues[0];
           const message = issue?.message ?? 'invalid body';
-          return answer(/URL/i.test(message) ? { errcode: 430101, errmsg: `含有不安全的外链: ${message}` } : { errcode: 400402, errmsg: `错误描述:${issue?.path.slice(2).join('.') || 'body'}: ${message}` });
+          return /URL/i.test(message) ? { errcode: 430101, errmsg: `含有不安全的外链: ${message}` } : { errcode: 400402, errmsg: `错误描述:${issue?.path.slice(2).join('.') || 'body'}: ${message}` };
         }
         let result: Awaited<ReturnType<typeof acceptNotification>>;
         try {
@@ -95,16 +94,16 @@ export async function robotSendRoute(app: FastifyInstance, rt: Runtime): Promise
         } catch (err) {
           // A refusal of the request itself is final; anything else is the store: nothing was stored, and DingTalk's
           // "busy" makes a sender try again.
-          if (err instanceof RequestError) return answer({ errcode: 400402, errmsg: `错误描述:${err.path ?? 'body'}: ${err.message}` });
+          if (err instanceof RequestError) return { errcode: 400402, errmsg: `错误描述:${err.path ?? 'body'}: ${err.message}` };
           rt.log.warn({ err: (err as Error).message, robot: robot.name }, 'storing a /robot/send message failed');
-          return answer(BUSY);
+          return BUSY;
         }
         if (result.outcome === 'created') {
           rt.metrics.accepted.inc();
           rt.wake();
         }
         // A repeated msgUuid is DingTalk's duplicate: answered ok, stored and sent once.
-        return answer(OK);
+        return OK;
       },
     );
   });

@@ -14,10 +14,10 @@ export class TemplateError extends Error {
 export class Templates {
   private readonly liquid: Liquid;
 
-  constructor(own: Record<string, string> = {}) {
+  constructor() {
     this.liquid = new Liquid({
       ownPropertyOnly: true,
-      templates: { ...BUILTIN_TEMPLATES, ...own },
+      templates: { ...BUILTIN_TEMPLATES },
       strictFilters: true,
       parseLimit: 100_000,
       renderLimit: 1_000,
@@ -29,10 +29,6 @@ export class Templates {
     this.liquid.registerFilter('http_url', (v: unknown) =>
       typeof v === 'string' && /^https?:\/\/[^\s]+$/i.test(v) ? v.replace(/\(/g, '%28').replace(/\)/g, '%29') : '',
     );
-  }
-
-  has(name: string): boolean {
-    return name in BUILTIN_TEMPLATES;
   }
 
   /** Renders the named template with `data`; a TemplateError names the template and its line. */
