@@ -3,6 +3,7 @@ import { robotKeywordProblem, robotSignatureProblem, robotWebhookBodyProblem } f
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
 import type { Runtime } from '../dispatch/runtime.js';
+import { shanghaiDay } from '../dispatch/day.js';
 import { acceptNotification } from '../notifications/accept.js';
 import { RequestError } from '../notifications/errors.js';
 import { notificationRequestSchema } from '../notifications/request.js';
@@ -15,8 +16,12 @@ const BUSY = { errcode: -1, errmsg: '系统繁忙' };
 const UNKNOWN_TOKEN = { errcode: 300001, errmsg: 'token is not exist' };
 const TOO_LONG = { errcode: 460101, errmsg: 'message too long, exceed 20000 bytes' };
 
-/** The msgUuid as an idempotency key: as given when short, else its hash (two different ones never collide). */
-const idempotencyKeyOf = (msgUuid: string) => (msgUuid.length <= 200 ? msgUuid : `sha256:${createHash('sha256').update(msgUuid).digest('hex')}`);
+/**
+ * The msgUuid as an idempotency key, for the day (Asia/Shanghai) it came on: DingTalk forgets a msgUuid after a day,
+ * so the same one a day later is a new message. Long ones are hashed (two different ones never collide).
+ */
+const idempotencyKeyOf = (msgUuid: string, now: number) =>
+  `msgUuid:${shanghaiDay(now)}:${msgUuid.length <= 160 ? msgUuid : `sha256:${createHash('sha256').update(msgUuid).digest('hex')}`}`;
 
 function same(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -69,7 +74,7 @@ export async function robotSendRoute(app: FastifyInstance, rt: Runtime): Promise
         const viaIngestToken = robot.ingestToken !== undefined && same(robot.ingestToken, q.access_token!);
         if (robot.secret && (!viaIngestToken || q.timestamp !== undefined || q.sign !== undefined)) {
           if (typeof q.timestamp !== 'string' || typeof q.sign !== 'string') return { errcode: 310000, errmsg: 'sign not match' };
-          const refused = robotSignatureProblem(robot.secret, q.timestamp, q.sign, Date.now());
+          const refused = robotSignatureProblem(robot.secret, q.timestamp, q.sign, rt.now());
           if (refused) return refused;
         }
         const refused = robotWebhookBodyProblem(body, raw.length) ?? robotKeywordProblem(body, robot.keywords);
@@ -79,7 +84,7 @@ export async function robotSendRoute(app: FastifyInstance, rt: Runtime): Promise
         const parsed = notificationRequestSchema.safeParse({
           to: { robots: [robot.name] },
           message: { raw: b },
-          ...(typeof b.msgUuid === 'string' && b.msgUuid !== '' ? { idempotencyKey: idempotencyKeyOf(b.msgUuid) } : {}),
+          ...(typeof b.msgUuid === 'string' && b.msgUuid !== '' ? { idempotencyKey: idempotencyKeyOf(b.msgUuid, rt.now()) } : {}),
         });
         if (!parsed.success) {
           // What the gateway holds every message to beyond DingTalk's shape: links only to http, https and dingtalk

@@ -55,8 +55,13 @@ async function recallMessage(ctx: JobContext, job: JobOf<'recall'> & { payload: 
   const result = called.value;
   const recalled = new Set(result.recalled);
   await work(rt, fence, async (tx) => {
-    const own = targets.filter((d) => recalled.has(d.id) && d.notificationId === job.notificationId).map((d) => d.id);
-    const others = targets.filter((d) => recalled.has(d.id) && d.notificationId !== job.notificationId).map((d) => d.id);
+    // A delivery whose earlier send lost its answer may hold a copy from that send: recalling the later message does
+    // not take that copy back, and its task id (which a recall needs) was lost with the answer.
+    const uncertain = targets.filter((d) => recalled.has(d.id) && d.ambiguous).map((d) => d.id);
+    const sure = targets.filter((d) => recalled.has(d.id) && !d.ambiguous);
+    const own = sure.filter((d) => d.notificationId === job.notificationId).map((d) => d.id);
+    const others = sure.filter((d) => d.notificationId !== job.notificationId).map((d) => d.id);
+    await tx.patch(uncertain, { recallError: 'an earlier send lost its answer and its copy may have arrived: that copy cannot be recalled without the task id lost with the answer' }, DELIVERED);
     await tx.move(own, 'recalled', { reason: 'recalled', recallError: null });
     await tx.move(others, 'recalled', { reason: `recalled with notification ${job.notificationId}: they went out in one DingTalk message`, recallError: null });
     for (const [id, why] of result.failed) await tx.patch([id], { recallError: why }, DELIVERED);

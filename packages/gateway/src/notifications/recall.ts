@@ -30,7 +30,9 @@ const DELIVERED = new Set(['sent', 'unread', 'read']);
  */
 export async function recallNotification(deps: RecallDeps, n: NotificationRow): Promise<RecallResult> {
   await deps.store.transact(null, deps.now(), async (tx) => {
-    const queued = await tx.deliveries({ notificationId: n.id, statuses: ['queued'] });
+    // Not sent yet, surely: cancelled. A delivery whose earlier send lost its answer may have arrived: it is sent
+    // again (which proves or delivers it) and then recalled where DingTalk allows, or reported not recalled.
+    const queued = (await tx.deliveries({ notificationId: n.id, statuses: ['queued'] })).filter((d) => !d.ambiguous);
     await tx.move(
       queued.map((d) => d.id),
       'cancelled',
@@ -54,7 +56,8 @@ async function recallState(store: Store, notificationId: string) {
   const [deliveries, jobs] = await Promise.all([store.deliveries({ notificationId }), store.jobs({ notificationId, kinds: ['recall'] }) as Promise<JobOf<'recall'>[]>]);
   const pendingJobs = jobs.filter((j) => j.state !== 'dead');
   const dead = jobs.filter((j) => j.state === 'dead');
-  return { deliveries, pendingJobs, dead, busy: pendingJobs.length > 0 || deliveries.some((d) => d.status === 'sending') };
+  const uncertain = (d: DeliveryRow) => d.status === 'sending' || (d.status === 'queued' && d.ambiguous);
+  return { deliveries, pendingJobs, dead, busy: pendingJobs.length > 0 || deliveries.some(uncertain) };
 }
 
 /** Other notifications whose deliveries went out in the same DingTalk message as a recalled one of this notification. */
@@ -80,6 +83,8 @@ async function summarise(store: Store, notificationId: string, state: Awaited<Re
     const who = { recipient: d.recipient, channel: d.channel };
     if (d.status === 'recalled') result.recalled++;
     else if (d.status === 'sending') result.pending.push({ ...who, reason: 'being sent right now; recalled as soon as DingTalk answers' });
+    else if (d.status === 'queued' && d.ambiguous)
+      result.pending.push({ ...who, reason: 'an earlier send lost its answer and may have arrived: sent again to find out, then recalled where DingTalk allows' });
     else if (DELIVERED.has(d.status)) {
       if (planning || covered.has(d.id)) result.pending.push({ ...who, reason: 'recall in progress at DingTalk' });
       else if (d.recallError) result.notRecalled.push({ ...who, reason: d.recallError });

@@ -7,7 +7,7 @@ export const chat: ChannelDescriptor = {
   batchLimit: BATCH_LIMIT.chat,
   resolvesMobiles: false,
   lostAnswer: 'report',
-  inOrder: true,
+  inOrder: false,
   configured: (rt, app) => rt.apps.has(app),
   selectBatch: (waiting) => waiting.slice(0, 1),
   pacing: async (rt, app) => [rt.quotas.appCall(rt.apps.get(app)!.appKey, '/chat/send')],

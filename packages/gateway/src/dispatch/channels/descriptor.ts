@@ -25,8 +25,10 @@ export interface ChannelDescriptor {
    */
   readonly lostAnswer: 'resend' | 'resend-and-prove' | 'report';
   /**
-   * Sends to one destination go out one at a time, in the order claimed (which is acceptance order): a group reads
-   * its messages in the order they were sent. Per-user messages (work notices) go out side by side.
+   * Sends to one destination go out one at a time, in the order this process claimed them (acceptance order), so a
+   * burst due at once reaches the group in order. Only where the destination is the group itself (a custom robot):
+   * chats' destination is their app, and serialising every chat of an app would hold all of them up. Per process
+   * only, and a send rescheduled (a retry, a deferral) can be overtaken by the next.
    */
   readonly inOrder: boolean;
   /** Whether `destination` is still configured (an app or robot name). */

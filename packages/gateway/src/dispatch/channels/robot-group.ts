@@ -9,7 +9,7 @@ export const robotGroup: ChannelDescriptor = {
   batchLimit: BATCH_LIMIT.robot_group,
   resolvesMobiles: false,
   lostAnswer: 'report',
-  inOrder: true,
+  inOrder: false,
   configured: (rt, app) => rt.apps.has(app),
   selectBatch: (waiting) => waiting.slice(0, 1),
   pacing: async (rt, app) => [rt.quotas.appCall(rt.apps.get(app)!.appKey, '/v1.0/robot/groupMessages/send')],
