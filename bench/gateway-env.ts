@@ -9,7 +9,18 @@ export const ROBOT_TOKEN = 'a'.repeat(64);
 
 /** An emulator and a gateway, each in its own process, the gateway on a fresh SQLite file. */
 export async function startBenchEnv(
-  opts: { users?: number; switches?: Record<string, unknown>; delivery?: Record<string, unknown>; env?: NodeJS.ProcessEnv; nodeArgs?: string[]; synchronous?: 'full' | 'normal' } = {},
+  opts: {
+    users?: number;
+    switches?: Record<string, unknown>;
+    delivery?: Record<string, unknown>;
+    env?: NodeJS.ProcessEnv;
+    nodeArgs?: string[];
+    synchronous?: 'full' | 'normal';
+    /** Another build of the `dingpush` command (an earlier version, for a side-by-side run). */
+    bin?: string;
+    robots?: Record<string, unknown>[];
+    targets?: Record<string, unknown>[];
+  } = {},
 ) {
   const users = Array.from({ length: opts.users ?? 1000 }, (_, i) => ({ userid: `u${i}`, name: `User ${i}`, mobile: `139${String(i).padStart(8, '0')}` }));
   const orgFile = writeTempJson('org.json', {
@@ -29,13 +40,14 @@ export async function startBenchEnv(
       store: { sqlite: join(dir, 'dingpush.db'), synchronous: opts.synchronous ?? 'full' },
       dingtalk: { oapiBaseUrl: emulator.url, apiBaseUrl: emulator.url },
       apps: [APP],
-      robots: [{ name: 'slow', webhook: `${emulator.url}/robot/send?access_token=${ROBOT_TOKEN}` }],
+      robots: [{ name: 'slow', webhook: `${emulator.url}/robot/send?access_token=${ROBOT_TOKEN}`, ...opts.robots?.[0] }],
+      ...(opts.targets ? { targets: opts.targets } : {}),
       tracking: { firstCheckMs: 500, readChecksMs: [] },
       delivery: { ...opts.delivery },
       logLevel: 'warn',
     }),
   );
-  const gateway = await startProcess(['serve', '--config', configFile], { DINGPUSH_NOOP_ENDPOINT: '1', ...opts.env }, opts.nodeArgs);
+  const gateway = await startProcess(['serve', '--config', configFile], { DINGPUSH_NOOP_ENDPOINT: '1', ...opts.env }, opts.nodeArgs, opts.bin);
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${BENCH_KEY}` };
   return {
     emulator,

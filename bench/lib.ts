@@ -6,8 +6,8 @@ import { join } from 'node:path';
 export const DINGPUSH_BIN = new URL('../packages/gateway/bin/dingpush.js', import.meta.url).pathname;
 
 /** Starts a dingpush subcommand in its own process and resolves once it prints a URL. */
-export async function startProcess(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [...nodeArgs, DINGPUSH_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+export async function startProcess(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = [], bin = DINGPUSH_BIN): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [...nodeArgs, bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (d: Buffer) => {

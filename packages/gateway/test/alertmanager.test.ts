@@ -64,7 +64,14 @@ describe('POST /dingtalk/<target>/send', () => {
     switches: { deliveryMs: 20 },
     config: { delivery: { pollMs: 20 } },
     configure: (config) => {
-      config.targets = [{ name: 'ops-alerts', to: { robots: ['ops'] }, mentions: { mobiles: ['13600000001'] } }];
+      config.targets = [
+        { name: 'ops-alerts', to: { robots: ['ops'] }, mentions: { mobiles: ['13600000001'] } },
+        {
+          name: 'oncall',
+          to: { robots: ['ops'] },
+          mentions: { mobiles: ['13600000001'], bySeverity: { Critical: { mobiles: ['13600000009'], all: true }, warning: { userIds: ['u7'] } } },
+        },
+      ];
     },
   });
 
@@ -114,6 +121,33 @@ describe('POST /dingtalk/<target>/send', () => {
     expect((await post(firing, 'nope')).status).toBe(404);
     const noKey = await fetch(`${env.gw.url}/dingtalk/ops-alerts/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(firing) });
     expect(noKey.status).toBe(401);
+  });
+
+  it('@-mentions by severity: the base plus those of every severity among the firing alerts; a resolved group only the base', async () => {
+    const alert = (name: string, severity: string, status: string) => ({ ...firing.alerts[0]!, status, labels: { alertname: name, severity, instance: 'web-09' } });
+    const group = (name: string, status: string, alerts: unknown[]) => ({ ...firing, status, groupLabels: { alertname: name }, commonLabels: { alertname: name }, alerts });
+    const groups = {
+      Critical: group('SevCritical', 'firing', [alert('SevCritical', 'critical', 'firing')]),
+      Resolved: group('SevResolved', 'resolved', [alert('SevResolved', 'critical', 'resolved')]),
+      Mixed: group('SevMixed', 'firing', [alert('SevMixed', 'warning', 'firing'), alert('SevMixed', 'critical', 'resolved')]),
+    };
+    for (const body of Object.values(groups)) expect((await post(body, 'oncall')).status).toBe(200);
+    const find = async (name: string) => (await markdowns()).find((m) => m.markdown.title.endsWith(` ${name}`));
+    await expect.poll(async () => Boolean((await find('SevCritical')) && (await find('SevResolved')) && (await find('SevMixed'))), { timeout: 5_000 }).toBe(true);
+
+    const critical = await find('SevCritical');
+    expect(critical.markdown.text).toContain('@13600000001 @13600000009');
+    expect(critical.at).toEqual({ atMobiles: ['13600000001', '13600000009'], isAtAll: true });
+
+    const resolved = await find('SevResolved');
+    expect(resolved.markdown.text).toContain('@13600000001');
+    expect(resolved.markdown.text).not.toContain('13600000009');
+    expect(resolved.at).toEqual({ atMobiles: ['13600000001'] });
+
+    const mixed = await find('SevMixed');
+    expect(mixed.markdown.text).toContain('@13600000001 @u7');
+    expect(mixed.markdown.text).not.toContain('13600000009');
+    expect(mixed.at).toEqual({ atMobiles: ['13600000001'], atUserIds: ['u7'] });
   });
 
   describe.skipIf(!haveAlertmanager)(`with Debian's prometheus-alertmanager${haveAlertmanager ? '' : ' (skipped: not installed)'}`, () => {

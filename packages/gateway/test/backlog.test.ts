@@ -19,7 +19,13 @@ const robotCalls = (calls: Call[], robot: string) => calls.filter((c) => c.path 
 const busiestMinute = (calls: Call[]) => Math.max(0, ...calls.map((c) => calls.filter((x) => x.time > c.time - 60_000 && x.time <= c.time).length));
 
 describe('pacing by reservation: a robot backlog', () => {
-  const env = useGateway({ config: { delivery: { pollMs: 20, backoffBaseMs: 50, backoffMaxMs: 300 } } });
+  // One message a slot, in order (digest: false), the whole minute for them (no reserve for urgent ones).
+  const env = useGateway({
+    config: { delivery: { pollMs: 20, backoffBaseMs: 50, backoffMaxMs: 300, robotReserve: 0 } },
+    configure: (c) => {
+      for (const r of c.robots ?? []) r.digest = false;
+    },
+  });
 
   it('200 messages to one robot are delivered in the order they were accepted, never more than 20 in a minute, none refused', async () => {
     const accepted: string[] = [];
@@ -55,7 +61,9 @@ describe('robot windows survive a restart and are shared by a second process', (
     emu = await startEmulator({ org: parseOrg(org({ deliveryMs: 20 })), port: 0 });
     dir = mkdtempSync(join(tmpdir(), 'dingpush-restart-'));
     configFile = join(dir, 'dingpush.yaml');
-    writeFileSync(configFile, stringify(gatewayConfig(emu.url, dir, { delivery: { pollMs: 20, leaseMs: 1_000 }, logLevel: 'warn' })));
+    const config = gatewayConfig(emu.url, dir, { delivery: { pollMs: 20, leaseMs: 1_000, robotReserve: 0 }, logLevel: 'warn' });
+    for (const r of config.robots ?? []) r.digest = false;
+    writeFileSync(configFile, stringify(config));
   });
   afterAll(async () => {
     for (const p of running) if (p.child.exitCode === null) p.child.kill('SIGKILL');

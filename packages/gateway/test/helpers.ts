@@ -132,3 +132,10 @@ export function useGateway(
 }
 
 export const text = (content: string) => ({ type: 'text' as const, content });
+
+/** Every line a robot group shows: a text message's content, each line of a markdown message (a digest's items). */
+export const shownIn = (inbox: any[]): string[] =>
+  inbox.flatMap((m) => (m.message.msgtype === 'markdown' ? (m.message.markdown.text as string).split('\n') : [m.message.text?.content as string]));
+
+/** Whether a group showed `text`: as a message of its own, or as an item of a digest. */
+export const showsOnce = (lines: string[], text: string) => lines.filter((l) => l === text || l.endsWith(`**${text}**`)).length === 1;

@@ -4,20 +4,35 @@ import { text, useGateway } from './helpers.js';
 describe('pacing inside DingTalk quotas', () => {
   const env = useGateway({ switches: { dailyUserCap: 3 }, config: { delivery: { backoffBaseMs: 50, backoffMaxMs: 500, pollMs: 50, perUserPerDay: 3 } } });
 
-  it('a robot burst of 40: 20 go now, none gets 130101, the rest wait for the window and then go', async () => {
+  it('a robot burst of 40: 18 go now (2 of the minute kept for urgent ones), none gets 130101, the other 22 go as one digest in the next free slot', async () => {
     const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => env.api.send({ to: { robots: ['ops'] }, message: text(`burst ${i}`) })));
-    await expect.poll(async () => (await env.inbox('robots', 'ops')).length, { timeout: 10_000 }).toBe(20);
+    await expect.poll(async () => (await env.inbox('robots', 'ops')).length, { timeout: 10_000 }).toBe(18);
     await new Promise((r) => setTimeout(r, 500));
-    expect(await env.inbox('robots', 'ops')).toHaveLength(20);
-    const waiting = await env.api.get(ids[39]!.id);
-    expect(waiting.deliveries![0]).toMatchObject({ status: 'queued', reason: expect.stringContaining('20-a-minute') });
-    // Waiting messages get one slot every 3 s after the window frees: two minutes later all have gone.
-    await env.advance(120_000);
+    expect(await env.inbox('robots', 'ops')).toHaveLength(18);
+    const waiting = await Promise.all(ids.map(({ id }) => env.api.get(id)));
+    const queued = waiting.filter((n) => n.deliveries![0]!.status === 'queued');
+    expect(queued).toHaveLength(22);
+    for (const n of queued) expect(n.deliveries![0]!.reason).toContain('20-a-minute');
+    // The window frees a minute after the burst: one message carries everything that waited.
+    await env.advance(62_500);
     for (const { id } of ids) await env.api.waitFor(id, { timeoutMs: 10_000 });
-    expect(await env.inbox('robots', 'ops')).toHaveLength(40);
+    const inbox = await env.inbox('robots', 'ops');
+    expect(inbox).toHaveLength(19);
+    const digest = inbox[18]!.message;
+    expect(digest.msgtype).toBe('markdown');
+    expect(digest.markdown.title).toContain('22 条');
+    const sentAlone = new Set(inbox.slice(0, 18).map((m) => m.message.text.content as string));
+    for (let i = 0; i < 40; i++) {
+      const shown = sentAlone.has(`burst ${i}`) || (digest.markdown.text as string).split('\n').some((l: string) => l.endsWith(`**burst ${i}**`));
+      expect(shown, `burst ${i}`).toBe(true);
+    }
+    const folded = (await Promise.all(ids.map(({ id }) => env.api.get(id)))).map((n) => n.deliveries![0]!).filter((x) => x.digest);
+    expect(folded).toHaveLength(22);
+    expect(new Set(folded.map((x) => x.digest)).size).toBe(1);
+    for (const x of folded) expect(x.status).toBe('sent');
     const codes = (await env.calls('/robot/send')).map((c) => c.errcode);
     expect(codes).not.toContain(130101);
-    expect(codes.filter((c) => c === 0)).toHaveLength(40);
+    expect(codes.filter((c) => c === 0)).toHaveLength(19);
   });
 
   it('if DingTalk blocks a robot anyway (130101), the gateway waits out the 10 minutes and delivers', async () => {

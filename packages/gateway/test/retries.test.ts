@@ -62,7 +62,13 @@ describe('give-up is per job, also when jobs share a call', () => {
 });
 
 describe('attempts', () => {
-  const env = useGateway({ config: { delivery: { backoffBaseMs: 50, backoffMaxMs: 200, pollMs: 20 } } });
+  // One message a call, the whole minute for them: the 21st and 22nd wait for slots of their own.
+  const env = useGateway({
+    config: { delivery: { backoffBaseMs: 50, backoffMaxMs: 200, pollMs: 20, robotReserve: 0 } },
+    configure: (c) => {
+      for (const r of c.robots ?? []) r.digest = false;
+    },
+  });
 
   it('attempts count calls to DingTalk, not claims: a message that waited for its slot and failed once shows 2', async () => {
     const ids: string[] = [];

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CHANNELS, DELIVERY_STATUSES, NOTIFICATION_STATUSES } from '../domain/delivery-states.js';
 import { JOB_KINDS } from '../domain/jobs.js';
-import { notificationRequestSchema } from '../notifications/request.js';
+import { notificationBodySchema, templateDataSchema } from '../notifications/request.js';
 
 /** JSON Schema for OpenAPI, generated from the same zod schemas that validate requests. */
 export function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
@@ -56,7 +56,12 @@ const notificationSchema = z.object({
 const recipientNote = z.object({ recipient: z.string(), channel: z.string(), reason: z.string() });
 
 export const schemas = {
-  createBody: jsonSchema(notificationRequestSchema),
+  createBody: jsonSchema(notificationBodySchema),
+  templateData: jsonSchema(templateDataSchema),
+  rendered: jsonSchema(
+    z.object({ title: z.string(), text: z.string(), message: z.object({ type: z.literal('markdown'), title: z.string(), text: z.string() }) }),
+    'output',
+  ),
   accepted: jsonSchema(z.object({ id: z.string(), status: z.string() }), 'output'),
   error: jsonSchema(errorSchema, 'output'),
   notification: jsonSchema(notificationSchema, 'output'),

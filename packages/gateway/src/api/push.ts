@@ -4,6 +4,8 @@ import { acceptNotification } from '../notifications/accept.js';
 import { invalid, RequestError } from '../notifications/errors.js';
 import { type Push, parsePriority, pushToRequest } from '../notifications/push.js';
 import { firstIssue, notificationRequestSchema } from '../notifications/request.js';
+import { targetHints, targetTemplateRequest } from '../notifications/target.js';
+import type { Templates } from '../templates/engine.js';
 import type { ApiKeys } from './auth.js';
 import { guardStore } from './guard-store.js';
 
@@ -56,12 +58,19 @@ function readPush(req: FastifyRequest): Push {
   return clean({ ...fromHeaders, message: text });
 }
 
+/** A JSON object body: with a target template, the template's data (Grafana's contact point, GitLab, Sentry …). */
+const jsonObjectBody = (req: FastifyRequest): Record<string, unknown> | undefined =>
+  String(req.headers['content-type'] ?? '').toLowerCase().includes('application/json') && typeof req.body === 'object' && req.body !== null && !Array.isArray(req.body)
+    ? (req.body as Record<string, unknown>)
+    : undefined;
+
 /**
  * `POST /v1/push/<target>` (shared/design.md "Drop-in endpoints"): `curl -d "部署完成" …/v1/push/ops` and apprise's
- * json:// and form:// reach a configured target unchanged. Answers as the rest of /v1 does (202 once stored; the
- * API's error object otherwise). An unknown target is a 404 that names no configured target.
+ * json:// and form:// reach a configured target unchanged. A target with a template renders a JSON body with it (the
+ * whole body is the data), so any tool's JSON webhook can post here. Answers as the rest of /v1 does (202 once stored;
+ * the API's error object otherwise). An unknown target is a 404 that names no configured target.
  */
-export async function pushRoute(app: FastifyInstance, rt: Runtime, keys: ApiKeys): Promise<void> {
+export async function pushRoute(app: FastifyInstance, rt: Runtime, keys: ApiKeys, templates: Templates): Promise<void> {
   await app.register(async (scope) => {
     scope.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) => done(null, body));
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
@@ -82,14 +91,18 @@ export async function pushRoute(app: FastifyInstance, rt: Runtime, keys: ApiKeys
         const target = rt.config.targets.find((t) => t.name === name);
         if (!target || (caller.limits?.targets && !caller.limits.targets.includes(name)))
           throw new RequestError(404, 'not_found', 'target', 'no such target for this key');
-        const input = pushToRequest(target, readPush(req));
+        const data = target.template ? jsonObjectBody(req) : undefined;
+        const push = data ? undefined : readPush(req);
+        const { request: input, hints } = push
+          ? { request: pushToRequest(target, push), hints: targetHints(target, { urgent: (push.priority ?? 3) >= 4 }) }
+          : await targetTemplateRequest(templates, target, data!);
         const idempotencyKey = header(req, 'Idempotency-Key');
         const parsed = notificationRequestSchema.safeParse({ ...input, ...(idempotencyKey ? { idempotencyKey } : {}) });
         if (!parsed.success) {
           const { path, message } = firstIssue(parsed.error, input);
           throw invalid(path, message);
         }
-        const result = await guardStore(() => acceptNotification(rt, parsed.data, caller, rt.now()));
+        const result = await guardStore(() => acceptNotification(rt, parsed.data, caller, rt.now(), hints));
         if (result.outcome === 'conflict') throw new RequestError(409, 'idempotency_conflict', 'idempotencyKey', 'this idempotency key was used with a different request');
         if (result.outcome === 'replayed') return reply.code(200).header('idempotent-replayed', 'true').send({ id: result.id, status: result.status });
         rt.metrics.accepted.inc();

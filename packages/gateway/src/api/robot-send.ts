@@ -1,20 +1,13 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { robotKeywordProblem, robotSignatureProblem, robotWebhookBodyProblem } from '@dingpush/dingtalk';
+import { createHash } from 'node:crypto';
+import { robotKeywordProblem, robotWebhookBodyProblem } from '@dingpush/dingtalk';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../config/schema.js';
 import type { Runtime } from '../dispatch/runtime.js';
 import { shanghaiDay } from '../dispatch/day.js';
 import { acceptNotification } from '../notifications/accept.js';
 import { RequestError } from '../notifications/errors.js';
 import { notificationRequestSchema } from '../notifications/request.js';
-
-type RobotConfig = Config['robots'][number];
-
-/** What DingTalk answers: always HTTP 200, the outcome in errcode. */
-const OK = { errcode: 0, errmsg: 'ok' };
-const BUSY = { errcode: -1, errmsg: '系统繁忙' };
-const UNKNOWN_TOKEN = { errcode: 300001, errmsg: 'token is not exist' };
-const TOO_LONG = { errcode: 460101, errmsg: 'message too long, exceed 20000 bytes' };
+import { BUSY, OK, parameterError, TOO_LONG, UNKNOWN_TOKEN } from './dingtalk-answers.js';
+import { robotFor, robotSignatureRefusal } from './robot-credentials.js';
 
 /**
  * The msgUuid as an idempotency key, for the day (Asia/Shanghai) it came on: DingTalk forgets a msgUuid after a day,
@@ -23,23 +16,12 @@ const TOO_LONG = { errcode: 460101, errmsg: 'message too long, exceed 20000 byte
 const idempotencyKeyOf = (msgUuid: string, now: number) =>
   `msgUuid:${shanghaiDay(now)}:${msgUuid.length <= 160 ? msgUuid : `sha256:${createHash('sha256').update(msgUuid).digest('hex')}`}`;
 
-function same(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/** The configured robot whose real access token, or ingest token, this is. */
-function robotFor(robots: RobotConfig[], token: string): RobotConfig | undefined {
-  return robots.find((r) => same(new URL(r.webhook).searchParams.get('access_token') ?? '', token) || (r.ingestToken !== undefined && same(r.ingestToken, token)));
-}
-
 /**
  * The drop-in robot webhook (shared/design.md): `POST /robot/send?access_token=T[&timestamp=&sign=]` with DingTalk's
  * own robot body, so that a tool configured with a robot's webhook switches to the gateway by changing the host. It
  * checks the request as DingTalk would (token, signature when given, keywords, body) and answers in DingTalk's shape:
- * `{"errcode":0,"errmsg":"ok"}` only once the notification is stored. The gateway signs again when it sends.
- * The body's `msgUuid` is the idempotency key, as DingTalk de-duplicates by it.
+ * `{"errcode":0,"errmsg":"ok"}` only once the notification is stored, always with HTTP 200 as DingTalk does. The
+ * gateway signs again when it sends. The body's `msgUuid` is the idempotency key, as DingTalk de-duplicates by it.
  */
 export async function robotSendRoute(app: FastifyInstance, rt: Runtime): Promise<void> {
   await app.register(async (scope) => {
@@ -69,15 +51,7 @@ export async function robotSendRoute(app: FastifyInstance, rt: Runtime): Promise
         } catch {
           return { errcode: 40035, errmsg: '缺少参数 json' };
         }
-        // A robot with a secret (加签) takes only signed requests at its real token, as DingTalk does. An ingest token
-        // is the gateway's own credential: a signature there is optional, and checked whenever any part of it is given.
-        const viaIngestToken = robot.ingestToken !== undefined && same(robot.ingestToken, q.access_token!);
-        if (robot.secret && (!viaIngestToken || q.timestamp !== undefined || q.sign !== undefined)) {
-          if (typeof q.timestamp !== 'string' || typeof q.sign !== 'string') return { errcode: 310000, errmsg: 'sign not match' };
-          const refused = robotSignatureProblem(robot.secret, q.timestamp, q.sign, rt.now());
-          if (refused) return refused;
-        }
-        const refused = robotWebhookBodyProblem(body, raw.length) ?? robotKeywordProblem(body, robot.keywords);
+        const refused = robotSignatureRefusal(robot, q.access_token!, q, rt.now()) ?? robotWebhookBodyProblem(body, raw.length) ?? robotKeywordProblem(body, robot.keywords);
         if (refused) return refused;
 
         const b = body as Record<string, unknown>;
@@ -91,7 +65,7 @@ export async function robotSendRoute(app: FastifyInstance, rt: Runtime): Promise
           // (DingTalk's own code for an unsafe link), a bounded depth (a parameter error).
           const issue = parsed.error.issues[0];
           const message = issue?.message ?? 'invalid body';
-          return /URL/i.test(message) ? { errcode: 430101, errmsg: `含有不安全的外链: ${message}` } : { errcode: 400402, errmsg: `错误描述:${issue?.path.slice(2).join('.') || 'body'}: ${message}` };
+          return /URL/i.test(message) ? { errcode: 430101, errmsg: `含有不安全的外链: ${message}` } : parameterError(issue?.path.slice(2).join('.') || 'body', message);
         }
         let result: Awaited<ReturnType<typeof acceptNotification>>;
         try {
@@ -99,7 +73,7 @@ export async function robotSendRoute(app: FastifyInstance, rt: Runtime): Promise
         } catch (err) {
           // A refusal of the request itself is final; anything else is the store: nothing was stored, and DingTalk's
           // "busy" makes a sender try again.
-          if (err instanceof RequestError) return { errcode: 400402, errmsg: `错误描述:${err.path ?? 'body'}: ${err.message}` };
+          if (err instanceof RequestError) return parameterError(err.path ?? 'body', err.message);
           rt.log.warn({ err: (err as Error).message, robot: robot.name }, 'storing a /robot/send message failed');
           return BUSY;
         }

@@ -9,14 +9,17 @@ import { invalid, RequestError } from '../notifications/errors.js';
 import { acceptNotification } from '../notifications/accept.js';
 import { recallNotification } from '../notifications/recall.js';
 import { firstIssue, notificationRequestSchema } from '../notifications/request.js';
+import { expandTemplate } from '../notifications/template-request.js';
 import { redeliverCallbacks, retryDeadLetters } from '../notifications/retry.js';
 import { ApiKeys, type Caller } from './auth.js';
 import { Templates } from '../templates/engine.js';
 import { alertsRoute } from './alerts.js';
 import { guardStore } from './guard-store.js';
+import { prometheusAlertRoute } from './prometheusalert.js';
 import { pushRoute } from './push.js';
 import { robotSendRoute } from './robot-send.js';
 import { schemas } from './openapi.js';
+import { templatePreviewRoute } from './templates.js';
 
 const listQuerySchema = z
   .object({
@@ -58,6 +61,7 @@ export type ApiServer = FastifyInstance & {
 
 export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<ApiServer> {
   const app = Fastify({ logger: false, bodyLimit: rt.config.server.bodyLimitBytes, return503OnClosing: false });
+  const templates = new Templates(rt.config.templates);
   let closing = false;
   let lastRequestAt = 0;
   // zod validates (with errors naming the field); the JSON schemas on routes are for the OpenAPI document only.
@@ -108,25 +112,28 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Api
       onRequest: authenticate,
       schema: {
         summary: 'Send a notification',
-        description: 'Stored durably before the answer; delivered inside DingTalk quotas; tracked per recipient.',
+        description:
+          'Stored durably before the answer; delivered inside DingTalk quotas; tracked per recipient. Give a message, or a template and its data: the template renders the markdown message (first line the title).',
         headers: { type: 'object', properties: { 'idempotency-key': { type: 'string' } } },
         body: schemas.createBody,
         response: { 202: schemas.accepted, 200: schemas.accepted, 400: schemas.error, 401: schemas.error, 403: schemas.error, 409: schemas.error, 413: schemas.error, 503: schemas.error },
       },
     },
     async (req, reply) => {
-      const body = (req.body ?? {}) as Record<string, unknown>;
+      const given = (req.body ?? {}) as Record<string, unknown>;
       const header = req.headers['idempotency-key'];
       // A body that is not an object (a JSON string or number) is left for the schema to refuse.
-      if (typeof header === 'string' && header !== '' && typeof body === 'object') {
-        if (body.idempotencyKey !== undefined && body.idempotencyKey !== header)
+      if (typeof header === 'string' && header !== '' && typeof given === 'object') {
+        if (given.idempotencyKey !== undefined && given.idempotencyKey !== header)
           throw invalid('idempotencyKey', 'differs from the Idempotency-Key header');
-        body.idempotencyKey = header;
+        given.idempotencyKey = header;
       }
       // A key limited to targets (and to no apps or robots) is a drop-in key: it reaches its targets only.
       const limits = req.sender!.limits;
       if (limits?.targets && limits.apps === undefined && limits.robots === undefined)
         throw new RequestError(403, 'forbidden', undefined, 'this API key is limited to targets: send through /v1/push/<target> or /dingtalk/<target>/send');
+      // A template and its data become the message they render, before anything else looks at the request.
+      const body = await expandTemplate(templates, given);
       const parsed = notificationRequestSchema.safeParse(body);
       if (!parsed.success) {
         const { path, message } = firstIssue(parsed.error, body);
@@ -259,8 +266,10 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Api
   );
 
   await robotSendRoute(app, rt);
-  await pushRoute(app, rt, opts.keys);
-  await alertsRoute(app, rt, opts.keys, new Templates());
+  await pushRoute(app, rt, opts.keys, templates);
+  await alertsRoute(app, rt, opts.keys, templates);
+  await prometheusAlertRoute(app, rt, templates);
+  await templatePreviewRoute(app, opts.keys, templates);
 
   if (opts.noopEndpoint) {
     app.post('/v1/noop', { onRequest: authenticate, schema: { hide: true } }, async (_req, reply) => reply.code(202).send({ id: 'noop', status: 'queued' }));

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { type Config, configSchema } from './schema.js';
@@ -27,8 +28,31 @@ export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: (str
   return value;
 }
 
-export function parseConfig(data: unknown, env: NodeJS.ProcessEnv = process.env): Config {
-  const result = configSchema.safeParse(substituteEnv(data ?? {}, env));
+/**
+ * `templates[i].file` read into `templates[i].text`, relative to the config file's directory; before validation, so
+ * that the schema sees every template's text (and its parse check names the file). A template gives exactly one of
+ * text and file.
+ */
+function readTemplateFiles(data: unknown, baseDir: string): unknown {
+  if (typeof data !== 'object' || data === null || !Array.isArray((data as { templates?: unknown }).templates)) return data;
+  const templates = (data as { templates: unknown[] }).templates.map((t, i) => {
+    if (typeof t !== 'object' || t === null) return t;
+    const { text, file } = t as { text?: unknown; file?: unknown };
+    if (text !== undefined && file !== undefined) throw new ConfigError(`templates[${i}]: give text or file, not both`);
+    if (text === undefined && file === undefined) throw new ConfigError(`templates[${i}]: give the template as text, or as file (a path relative to the config file)`);
+    if (typeof file !== 'string' || file === '') return t;
+    try {
+      return { ...t, text: readFileSync(resolve(baseDir, file), 'utf8') };
+    } catch (err) {
+      throw new ConfigError(`templates[${i}].file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  });
+  return { ...data, templates };
+}
+
+/** A configuration from its parsed YAML (or an object); template files are read relative to `baseDir`. */
+export function parseConfig(data: unknown, env: NodeJS.ProcessEnv = process.env, baseDir = process.cwd()): Config {
+  const result = configSchema.safeParse(readTemplateFiles(substituteEnv(data ?? {}, env), baseDir));
   if (!result.success) throw new ConfigError(describeIssue(result.error));
   return result.data;
 }
@@ -46,7 +70,7 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
   } catch (err) {
     throw new ConfigError(`${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
-  return parseConfig(data, env);
+  return parseConfig(data, env, dirname(resolve(path)));
 }
 
 function describeIssue(error: z.ZodError): string {

@@ -1,10 +1,12 @@
 import { DINGTALK_API, DINGTALK_OAPI } from '@dingpush/dingtalk';
 import { z } from 'zod';
 import { parseAllowEntry } from '../net/address-policy.js';
+import { templateConfigIssues } from './templates.js';
 
 /** The configuration file (shared/design.md "Configuration"); every key validated at start. */
 
 const name = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (at most 64)');
+const mentionsConfig = z.object({ mobiles: z.array(z.string()).default([]), userIds: z.array(z.string()).default([]), all: z.boolean().default(false) }).strict();
 
 export const configSchema = z
   .object({
@@ -60,6 +62,11 @@ export const configSchema = z
           .strict(),
       )
       .default([]),
+    /**
+     * Templates of one's own (LiquidJS; first rendered line = title, the rest = markdown text): the text inline, or a
+     * file (relative to the config file's directory, read at start into `text`). Parsed at start.
+     */
+    templates: z.array(z.object({ name, text: z.string().max(100_000), file: z.string().min(1).optional() }).strict()).default([]),
     /** Named routes the drop-in endpoints address (shared/design.md "Drop-in endpoints"). */
     targets: z
       .array(
@@ -80,7 +87,20 @@ export const configSchema = z
             /** The time zone alert times are shown in (IANA name). */
             timeZone: z.string().min(1).default('Asia/Shanghai'),
             /** @-mentions for robot messages to this target. */
-            mentions: z.object({ mobiles: z.array(z.string()).default([]), userIds: z.array(z.string()).default([]), all: z.boolean().default(false) }).strict().optional(),
+            mentions: mentionsConfig
+              .extend({
+                /** More mentions for an alert group with firing alerts of this severity (`labels.severity`, any case). */
+                bySeverity: z.record(z.string().min(1), mentionsConfig).optional(),
+              })
+              .strict()
+              .optional(),
+            /** The template the drop-in endpoints render for this target (`templates:` or a built-in one). */
+            template: name.optional(),
+            /**
+             * Messages to this target that wait behind a robot's quota go out together, as one digest in the next free
+             * slot; false: each waits for a slot of its own.
+             */
+            digest: z.boolean().default(true),
           })
           .strict(),
       )
@@ -98,6 +118,8 @@ export const configSchema = z
              * then need not be handed out).
              */
             ingestToken: z.string().min(16, 'must be at least 16 characters (it is a credential)').optional(),
+            /** Messages waiting behind this robot's 20 a minute go out as one digest in the next free slot; false: one by one. */
+            digest: z.boolean().default(true),
           })
           .strict(),
       )
@@ -123,6 +145,11 @@ export const configSchema = z
         appCallsPerSecond: z.number().positive().max(18, 'must be at most 18: DingTalk allows 20 a second, and calls need room to arrive late').default(16),
         robotPerMinute: z.number().int().positive().max(20).default(20),
         /**
+         * Of each robot's minute, this many calls are kept for urgent messages (critical and resolved alerts, ntfy
+         * priority 4–5), so that recovery news is not starved behind a storm.
+         */
+        robotReserve: z.number().int().min(0).max(10).default(2),
+        /**
          * Identical content from several notifications may share one DingTalk call (fewer calls). DingTalk recalls a
          * call as a whole, so recalling one of them then recalls all of them (each marked and reported). Off by
          * default: a recall takes back exactly the notification asked for.
@@ -144,6 +171,7 @@ export const configSchema = z
         maxFailures: 10,
         appCallsPerSecond: 16,
         robotPerMinute: 20,
+        robotReserve: 2,
         mergeAcrossNotifications: false,
         perUserPerDay: 500,
         recipientsPerMinute: 5000,
@@ -191,6 +219,7 @@ export const configSchema = z
     dup(c.robots, 'robots');
     dup(c.apiKeys, 'apiKeys');
     dup(c.targets, 'targets');
+    for (const issue of templateConfigIssues(c)) ctx.addIssue({ code: 'custom', ...issue });
     c.targets.forEach((t, i) => {
       const to = t.to;
       if (to.robots.length + to.chats.length + to.userIds.length + to.mobiles.length + to.deptIds.length === 0)
@@ -200,6 +229,8 @@ export const configSchema = z
       });
       if (t.app !== undefined && !c.apps.some((x) => x.name === t.app)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'app'], message: `no app named ${t.app}` });
     });
+    if (c.delivery.robotReserve >= c.delivery.robotPerMinute)
+      ctx.addIssue({ code: 'custom', path: ['delivery', 'robotReserve'], message: 'must be less than delivery.robotPerMinute' });
     c.callbacks.allowHosts.forEach((entry, i) => {
       const parsed = parseAllowEntry(entry);
       if ('problem' in parsed) ctx.addIssue({ code: 'custom', path: ['callbacks', 'allowHosts', i], message: parsed.problem });
@@ -220,7 +251,8 @@ export const configSchema = z
   });
 
 export type Config = z.infer<typeof configSchema>;
-export type ConfigInput = z.input<typeof configSchema>;
+/** The configuration as written: a template gives its text, or a file the loader reads into `text` (readTemplateFiles). */
+export type ConfigInput = Omit<z.input<typeof configSchema>, 'templates'> & { templates?: ({ name: string; text: string } | { name: string; file: string })[] };
 export type AppConfig = Config['apps'][number];
 export type RobotConfig = Config['robots'][number];
 export type ApiKeyConfig = Config['apiKeys'][number];

@@ -6,6 +6,7 @@ import { retryDelay } from './backoff.js';
 import { runCallback } from './callbacks.js';
 import { CHANNEL_DESCRIPTORS } from './channels/index.js';
 import { describe } from './describe.js';
+import { promoteParked } from './destination-queue.js';
 import { inJob, LeaseTooShort, PaceDeferral, WAIT_IN_HANDLER_MS } from './pacing-context.js';
 import { runRecall } from './recall.js';
 import { runResolve } from './resolve.js';
@@ -14,6 +15,9 @@ import { runSend } from './send.js';
 import { runTrack } from './track.js';
 import { settleGivenUp } from './job-writes.js';
 import { work } from './unit-of-work.js';
+
+/** How often destinations with parked jobs are checked for a head that went away without unparking the next. */
+const PARKED_SWEEP_MS = 10_000;
 
 interface InFlight {
   fences: Fence[];
@@ -77,6 +81,7 @@ export class Dispatcher {
       }
       for (const group of await this.group(claimed, claimed.length >= free)) this.spawn(group, claimedFrom);
       if (!this.running) break;
+      await this.sweep();
       // Every slot busy: a handler that finishes wakes the loop. Nothing claimable: until the next job is due.
       if (free <= 0) await this.idle(pollMs);
       else if (claimed.length === 0) await this.idle(await this.untilNextDue(pollMs));
@@ -136,6 +141,8 @@ export class Dispatcher {
       .finally(() => {
         this.inFlight.delete(p);
         if (lane && this.lanes.get(lane) === p) this.lanes.delete(lane);
+        // The job may have been its destination's head: the next one waiting behind it takes its place.
+        if (first.kind === 'send' && CHANNEL_DESCRIPTORS[first.channel!].waiting === 'queue') void this.promote(first.channel!, first.destination!);
         this.wakeUp?.();
       });
     this.inFlight.set(p, entry);
@@ -203,6 +210,31 @@ export class Dispatcher {
     } catch (e) {
       // The lease was lost or the store is failing: the lease runs out and the job is claimed again.
       this.rt.log.error({ err: e }, 'recording a failed job failed');
+    }
+  }
+
+  /** Unparks the oldest job parked behind a destination whose head is gone (a no-op while a head remains). */
+  private async promote(channel: string, destination: string): Promise<void> {
+    try {
+      if (await promoteParked(this.rt.store, this.rt.now(), channel, destination)) this.wake();
+    } catch (err) {
+      this.rt.log.warn({ err, channel, destination }, 'unparking the next job failed; the sweep retries');
+    }
+  }
+
+  /**
+   * Parked jobs whose head is gone without unparking them (its process died between the two writes, or a store
+   * error): every destination with parked jobs is looked at now and then.
+   */
+  private lastSweep = 0;
+  private async sweep(): Promise<void> {
+    const now = performance.now();
+    if (now - this.lastSweep < PARKED_SWEEP_MS) return;
+    this.lastSweep = now;
+    try {
+      for (const q of await this.rt.store.parkedDestinations()) await this.promote(q.channel, q.destination);
+    } catch (err) {
+      this.rt.log.warn({ err }, 'looking for parked jobs failed');
     }
   }
 

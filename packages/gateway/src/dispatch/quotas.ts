@@ -8,15 +8,20 @@ import type { PaceRule, Reservation } from './pacer.js';
  * its minute.
  */
 export class Quotas {
-  /** 20 a minute per robot, counted over 62 s: DingTalk counts arrivals, which trail our reservations. */
+  /**
+   * 20 a minute per robot, counted over 62 s (DingTalk counts arrivals, which trail our reservations), in two windows
+   * that together never exceed it: the calls of every message, and a few kept for urgent ones (delivery.robotReserve).
+   */
   readonly robot: PaceRule;
+  readonly robotReserved: PaceRule;
   /** Calls per app and API: 20 in a window of 20 / appCallsPerSecond seconds. */
   readonly appCalls: PaceRule;
   /** Recipients per minute per app (work notifications), in one-second buckets. */
   readonly recipients: PaceRule;
 
   constructor(delivery: Config['delivery']) {
-    this.robot = { limit: delivery.robotPerMinute, windowMs: 62_000, lateMs: 1_500 };
+    this.robot = { limit: delivery.robotPerMinute - delivery.robotReserve, windowMs: 62_000, lateMs: 1_500 };
+    this.robotReserved = { limit: Math.max(1, delivery.robotReserve), windowMs: 62_000, lateMs: 1_500 };
     // DingTalk's 20 in any second of arrivals, over a longer window of ours: at 16 a second (the default) a call may
     // arrive up to 250 ms after its slot without a 21st in a second. Half of that is for starting late (a slot held
     // across a token fetch), half for getting there (event-loop lag under load, the network).
@@ -26,8 +31,9 @@ export class Quotas {
     this.recipients = { limit: delivery.recipientsPerMinute, windowMs: 60_000, granularityMs: 1_000, lateMs: 5_000 };
   }
 
-  robotCall(webhook: string): Reservation {
-    return { key: `robot:${createHash('sha256').update(webhook).digest('hex').slice(0, 24)}`, rule: this.robot, weight: 1 };
+  robotCall(webhook: string, lane: 'normal' | 'reserve' = 'normal'): Reservation {
+    const key = `robot:${createHash('sha256').update(webhook).digest('hex').slice(0, 24)}`;
+    return lane === 'normal' ? { key, rule: this.robot, weight: 1 } : { key: `${key}:reserve`, rule: this.robotReserved, weight: 1 };
   }
 
   appCall(appKey: string, api: string): Reservation {

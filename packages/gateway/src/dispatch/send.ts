@@ -9,6 +9,8 @@ import { CHANNEL_DESCRIPTORS, type ChannelDescriptor } from './channels/index.js
 import type { SendAnswer } from './channels/descriptor.js';
 import { nextShanghaiMidnight } from './day.js';
 import { describe } from './describe.js';
+import { parkBehindHead, takeTurn } from './destination-queue.js';
+import { renderDigest } from '../domain/digest.js';
 import { moveToNewJob, recallIfRequested, settleJobs } from './job-writes.js';
 import { LeaseTooShort, PaceDeferral, WAIT_IN_HANDLER_MS, withTickets } from './pacing-context.js';
 import type { JobContext } from './runtime.js';
@@ -64,7 +66,9 @@ export async function runSend(ctx: JobContext, jobs: SendJob[]): Promise<void> {
     });
     if (live.length === 0) return;
   }
-  const batch = d.selectBatch(live);
+  // A digest carries every delivery it was given that is still to send; its body lists exactly those.
+  const digest = first.payload.digest;
+  const batch = digest ? live : d.selectBatch(live);
   if (batch.length === 0) {
     await work(rt, fences, (tx) => settleJobs(tx, jobIds, rt.now()));
     return;
@@ -73,15 +77,27 @@ export async function runSend(ctx: JobContext, jobs: SendJob[]): Promise<void> {
   // A slot in every window the call counts against (FIFO): one held from an earlier reservation, or a new one. A slot
   // too far off is reserved and held while the job waits in the queue. A near one is taken only once the batch has
   // started, right before the call, so that DingTalk sees the call close to its slot whatever the store was doing.
-  const reservations = await d.pacing(rt, destination, batch);
+  // An urgent message whose slot is far off takes one of the slots kept in reserve, if one is near.
+  const own = await d.pacing(rt, destination, batch);
+  let reservations = own;
   let held = jobs.every((j) => j.slotAt !== null && j.slotKey === null) ? Math.min(...jobs.map((j) => j.slotAt!)) : null;
-  const ahead = held !== null ? await rt.pacer.acquire(reservations, rt.now(), held) : await rt.pacer.peek(reservations, rt.now());
+  let ahead = held !== null ? await rt.pacer.acquire(reservations, rt.now(), held) : await rt.pacer.peek(reservations, rt.now());
+  let outOfTurn = false;
+  const reserve = d.reserve && isUrgent(first) ? d.reserve(rt, destination) : [];
+  if (ahead - rt.now() > WAIT_IN_HANDLER_MS && held === null && reserve.length) {
+    const reserved = await rt.pacer.peek(reserve, rt.now());
+    if (reserved - rt.now() <= WAIT_IN_HANDLER_MS) [reservations, ahead, outOfTurn] = [reserve, reserved, true];
+  }
   if (ahead - rt.now() > WAIT_IN_HANDLER_MS) {
+    // Behind a destination's queue, a job parks behind its head instead of holding a slot of its own.
+    if (d.waiting === 'queue' && (await parkBehindHead(rt, jobs, waitingReason(d, ahead - rt.now())))) return;
     const slot = held !== null ? ahead : await rt.pacer.acquire(reservations, rt.now());
     await holdSlot(rt, d, jobs, batch, slot);
     return;
   }
   if (held !== null) held = ahead;
+  // Its turn: the head carries what waits behind it (a digest), or lets an older message go first.
+  if (d.waiting === 'queue' && !digest && jobs.length === 1 && (await takeTurn(rt, d, first, batch, held, outOfTurn))) return;
 
   // Start: only what is still queued goes (a recall may have taken some meanwhile); the per-user cap holds some back.
   const started = await work(rt, fences, async (tx) => {
@@ -123,11 +139,17 @@ export async function runSend(ctx: JobContext, jobs: SendJob[]): Promise<void> {
   if (slot > rt.now()) await sleep(slot - rt.now(), ctx.signal);
   if (ctx.signal.aborted) return void (await putBack(rt.now(), { slotAt: slot }).catch(givenUp));
 
+  // A digest lists exactly what it carries: what a recall took while it waited is not in it.
+  const callBody = digest
+    ? renderDigest({ ...digest, items: digest.items.filter((i) => started.some((x) => x.id === i.deliveryId)) }, d.digest?.(rt, destination)?.keywords ?? [])
+    : body;
   const callStarted = performance.now();
   const at = rt.now();
   let answer: SendAnswer;
   try {
-    answer = await withTickets(reservations, slot, () => d.send(rt, destination, body, started));
+    // Out of turn, the reserve's slot stands for the call's own quota too: the client's pacing hook asks for that one.
+    const tickets = outOfTurn ? [...reservations, ...own] : reservations;
+    answer = await withTickets(tickets, slot, () => d.send(rt, destination, callBody, started, digest ? first.id : started[0]!.id));
   } catch (err) {
     if (err instanceof PaceDeferral) {
       // A call the send needed first (a token fetch) has to wait: nothing was sent; back to the queue, holding its slot.
@@ -170,6 +192,9 @@ async function holdSlot(rt: JobContext['rt'], d: ChannelDescriptor, jobs: SendJo
     await tx.reschedule(ids(jobs), slot, { slotAt: slot, clearSendStarted: true });
   });
 }
+
+/** An urgent message, or a digest carrying one: it may use the slots a destination keeps in reserve. */
+const isUrgent = (j: SendJob) => j.payload.item?.urgent === true || (j.payload.digest?.items.some((i) => i.urgent) ?? false);
 
 const like = (j: SendJob) => ({ channel: j.channel as Channel, destination: j.destination!, mergeKey: j.mergeKey });
 
@@ -216,8 +241,8 @@ async function failed(ctx: JobContext, d: ChannelDescriptor, jobs: SendJob[], st
 
   if (ding?.errorClass === 'rate_limited' && ding.waitMs) {
     // Blocked anyway (another sender shares the robot or app?): nothing goes there until the block ends.
-    const key = (await d.pacing(rt, destination, started))[0]!.key;
-    await rt.pacer.block(key, now + ding.waitMs, now);
+    const own = (await d.pacing(rt, destination, started))[0]!.key;
+    for (const key of [own, ...(d.reserve?.(rt, destination) ?? []).map((r) => r.key)]) await rt.pacer.block(key, now + ding.waitMs, now);
   }
   const at = attempts[0]?.at ?? now;
   const outcome = await work(rt, jobs.map(fenceOf), async (tx) => {

@@ -1,4 +1,5 @@
 import type { Channel } from './delivery-states.js';
+import type { DigestContent, DigestItem } from './digest.js';
 
 /**
  * The dispatcher's work items. A job row carries its kind and a payload typed by that kind; code that handles jobs
@@ -11,6 +12,10 @@ export interface SendPayload {
   body: Record<string, unknown>;
   /** When the deliveries became due; the give-up time counts from here, per job. */
   dueAt: number;
+  /** How the message shows in a digest, when it may be folded into one (robot messages whose target allows it). */
+  item?: DigestItem;
+  /** A digest: the messages it carries (its body is rendered from those still to send when it goes). */
+  digest?: DigestContent;
 }
 
 /** Resolves mobiles to userids, handing each resolved batch to a new send job as soon as it is complete. */
@@ -71,8 +76,12 @@ export type JobSpec =
 export type JobKind = JobSpec['kind'];
 export const JOB_KINDS = ['send', 'resolve', 'track', 'recall', 'callback'] as const satisfies readonly JobKind[];
 
-/** ready: waits for run_at; leased: a worker holds it; dead: gave up, kept for an operator (dead letter). */
-export type JobState = 'ready' | 'leased' | 'dead';
+/**
+ * ready: waits for run_at; leased: a worker holds it; parked: waits behind the job holding its destination's next
+ * slot, which unparks it or folds it into a digest (dispatch/destination-queue.ts); dead: gave up, kept for an
+ * operator (dead letter).
+ */
+export type JobState = 'ready' | 'leased' | 'parked' | 'dead';
 
 export type NewJob = JobSpec & {
   id: string;
@@ -83,6 +92,8 @@ export type NewJob = JobSpec & {
   /** Send jobs with equal merge keys carry the same message to the same destination and may share one call. */
   mergeKey: string | null;
   runAt: number;
+  /** A pacing slot the new job holds from the start (a digest takes over the slot of the job it began with). */
+  slotAt?: number | null;
 };
 
 export type JobRow = NewJob & {

@@ -40,6 +40,8 @@ export interface DeliveryView {
   taskId?: string;
   processQueryKey?: string;
   recallError?: string;
+  /** The digest this delivery went out in (messages that waited behind a robot's quota, sent as one). */
+  digest?: string;
   updatedAt: string;
 }
 
@@ -67,6 +69,7 @@ export function deliveryView(d: DeliveryRow): DeliveryView {
     ...(d.taskId ? { taskId: d.taskId } : {}),
     ...(d.processQueryKey ? { processQueryKey: d.processQueryKey } : {}),
     ...(d.recallError ? { recallError: d.recallError } : {}),
+    ...(d.digestId ? { digest: d.digestId } : {}),
     updatedAt: iso(d.updatedAt),
   };
 }

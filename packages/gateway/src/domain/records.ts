@@ -48,6 +48,8 @@ export interface DeliveryRow extends NewDelivery {
   lostAnswerAt: number | null;
   /** Why a recall of this delivery did not happen (DingTalk's answer), when it did not. */
   recallError: string | null;
+  /** The digest job this delivery went out in, folded with others that waited behind the same quota. */
+  digestId: string | null;
   updatedAt: number;
 }
 
@@ -63,6 +65,7 @@ export interface DeliveryFields {
   /** Forgets a lost answer (an operator's retry: sent again whatever the day, as the operator asked). */
   clearLostAnswer?: boolean;
   jobId?: string;
+  digestId?: string | null;
   recallError?: string | null;
   addAttempt?: boolean;
   /** Takes back the attempt counted when the send started (it did not go out after all). */

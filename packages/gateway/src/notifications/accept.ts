@@ -17,8 +17,9 @@ export async function acceptNotification(
   request: NotificationRequest,
   sender: Parameters<typeof planNotification>[2],
   now: number,
+  hints?: Parameters<typeof planNotification>[4],
 ): Promise<Accepted> {
-  const plan = planNotification(request, deps.config, sender, now);
+  const plan = planNotification(request, deps.config, sender, now, hints);
   const result = await deps.store.accept(plan);
   if (result.created) return { outcome: 'created', id: plan.notification.id, dueNow: plan.notification.sendAt <= now };
   if (result.conflict) return { outcome: 'conflict' };

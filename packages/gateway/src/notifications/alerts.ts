@@ -1,23 +1,10 @@
-import { LIMITS, markdownProblem, markdownTargets, urlProblem } from '@dingpush/dingtalk';
 import type { TargetConfig } from '../config/schema.js';
-import { TemplateError, type Templates } from '../templates/engine.js';
-import { invalid } from './errors.js';
-import type { NotificationRequestInput } from './request.js';
+import type { DigestHints } from '../domain/digest.js';
 
 type Obj = Record<string, unknown>;
+type Mentions = { mobiles: string[]; userIds: string[]; all: boolean };
 const MAX_RENDERED_ALERTS = 50;
 
-/**
- * Links from the payload that break the message URL rule (a relative runbook link, `javascript:`) keep their text
- * and lose their target: one alert's odd link must not get the whole group refused (Alertmanager drops a 4xx).
- */
-function withoutBadLinks(text: string): string {
-  const bad = new Set(markdownTargets(text).filter((t) => urlProblem(t) !== undefined));
-  let out = text.replace(/(!?)\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+"[^"]*")?\s*\)/g, (all, _bang: string, label: string, target: string) => (bad.has(target) ? label : all));
-  out = out.replace(/<([a-z][a-z0-9+.-]*:[^>\s]*)>/gi, (all, target: string) => (urlProblem(target) !== undefined ? target : all));
-  // Whatever the patterns above missed (a reference definition, an unusual spelling): defused by breaking the syntax.
-  return markdownProblem(out) === undefined ? out : out.replace(/\]\(/g, '] (').replace(/\]:/g, '] :');
-}
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Which alerting tool posted this body, by its shape: Alertmanager's webhook (version 4) or Grafana's contact point. */
@@ -29,37 +16,58 @@ export function alertSource(body: unknown): 'alertmanager' | 'grafana' | null {
 }
 
 /**
- * An alert group as the notification it becomes: rendered by the built-in `alertmanager` template (its first line is
- * the title), the target's mentions written into the text (DingTalk notifies only who the text names), cut at a line
- * under DingTalk's markdown limit with a note rather than refused (Alertmanager drops a 4xx for good).
+ * An alert group as a template's data: only the first alerts can fit in one message, so the others are counted in
+ * `truncatedAlerts` and not rendered at all (a group of thousands renders in time).
  */
-export async function alertToRequest(templates: Templates, target: TargetConfig, body: Obj): Promise<NotificationRequestInput> {
-  const mentions = target.mentions;
-  const mentionText = mentions && target.to.robots.length ? [...mentions.mobiles, ...mentions.userIds].map((m) => `@${m}`).join(' ') : '';
-  // Only the first alerts can fit in one message: the others are counted as truncated (and not rendered at all, so
-  // that a group of thousands renders in time).
-  const alerts = body.alerts as unknown[];
-  const shown = alerts.slice(0, MAX_RENDERED_ALERTS);
-  const truncatedAlerts = Number(body.truncatedAlerts ?? 0) + (alerts.length - shown.length);
-  const rendered = await templates
-    .render('alertmanager', { ...body, alerts: shown, truncatedAlerts, timeZone: target.timeZone, mentionText })
-    .catch((err: unknown) => {
-      throw err instanceof TemplateError ? invalid('template', err.message) : err;
-    });
-  const [first, ...rest] = rendered.trim().split('\n');
-  const title = [...(first ?? '').trim()].slice(0, LIMITS.title).join('') || 'alert';
-  let text = withoutBadLinks(rest.join('\n').trim()) || title;
-  if (text.length > LIMITS.markdownText) {
-    const note = `\n\n…(cut at ${LIMITS.markdownText} characters)${mentionText ? `\n${mentionText}` : ''}`;
-    const room = LIMITS.markdownText - note.length;
-    const cut = text.lastIndexOf('\n', room);
-    text = `${text.slice(0, cut > 0 ? cut : room)}${note}`;
+export function alertTemplateData(body: Obj & { alerts: unknown[] }): Obj {
+  const shown = body.alerts.slice(0, MAX_RENDERED_ALERTS);
+  return { ...body, alerts: shown, truncatedAlerts: Number(body.truncatedAlerts ?? 0) + (body.alerts.length - shown.length) };
+}
+
+/**
+ * Who an alert group mentions: the target's mentions, plus those its `bySeverity` gives for each severity (compared
+ * without case) among the group's firing alerts; a group of resolved alerts only mentions the base.
+ */
+export function alertMentions(mentions: TargetConfig['mentions'], alerts: readonly unknown[]): Mentions | undefined {
+  if (!mentions) return undefined;
+  const { bySeverity, ...base } = mentions;
+  const firing = new Set<string>();
+  for (const a of alerts) {
+    const severity = isObj(a) && a.status === 'firing' && isObj(a.labels) ? a.labels.severity : undefined;
+    if (typeof severity === 'string') firing.add(severity.toLowerCase());
   }
-  if (text.trim() === '') throw invalid('alerts', 'nothing to send');
+  const extra = Object.entries(bySeverity ?? {})
+    .filter(([severity]) => firing.has(severity.toLowerCase()))
+    .map(([, m]) => m);
+  return extra.reduce<Mentions>(
+    (all, m) => ({ mobiles: [...new Set([...all.mobiles, ...m.mobiles])], userIds: [...new Set([...all.userIds, ...m.userIds])], all: all.all || m.all }),
+    base,
+  );
+}
+
+/** Severities whose firing alerts may use the part of a robot's minute kept in reserve (with every resolution). */
+const URGENT_SEVERITIES = new Set(['critical', 'emergency', 'fatal', 'disaster', 'page', 'p0', 'p1']);
+const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/**
+ * How an alert group shows in a storm digest: its name (and how many alerts), the first alert's summary, firing or
+ * resolved under its group key (so that a group that fired and resolved while waiting shows once), and whether it is
+ * urgent (resolved, or a firing alert of a critical severity).
+ */
+export function alertHints(body: Obj & { alerts: unknown[] }): Omit<DigestHints, 'digest' | 'timeZone'> {
+  const labels = (o: unknown, key: string) => (isObj(o) && isObj(o[key]) ? (o[key] as Obj) : {});
+  const first = body.alerts[0];
+  const name = str(labels(body, 'commonLabels').alertname) ?? str(labels(body, 'groupLabels').alertname) ?? str(body.title) ?? str(labels(first, 'labels').alertname) ?? 'alerts';
+  const instance = body.alerts.length === 1 ? str(labels(first, 'labels').instance) : undefined;
+  const status = body.status === 'resolved' ? 'resolved' : 'firing';
+  const urgent =
+    status === 'resolved' ||
+    body.alerts.some((a) => isObj(a) && a.status === 'firing' && URGENT_SEVERITIES.has(String(labels(a, 'labels').severity ?? '').toLowerCase()));
+  const excerpt = str(labels(first, 'annotations').summary) ?? str(labels(first, 'annotations').description) ?? str(labels(body, 'commonAnnotations').summary) ?? '';
   return {
-    to: { ...target.to },
-    ...(target.app ? { app: target.app } : {}),
-    ...(mentions && target.to.robots.length ? { mentions } : {}),
-    message: { type: 'markdown', title, text },
+    title: `${name}${instance ? ` ${instance}` : ''}${body.alerts.length > 1 ? ` ×${body.alerts.length}` : ''}`,
+    excerpt,
+    urgent,
+    alert: { status, group: str(body.groupKey) ?? name },
   };
 }

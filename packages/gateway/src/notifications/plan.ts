@@ -19,6 +19,7 @@ import { AllowList, refusedHost } from '../net/address-policy.js';
 import type { AcceptInput } from '../store/types.js';
 import { invalid, RequestError } from './errors.js';
 import type { NotificationRequest } from './request.js';
+import { type DigestHints, type DigestItem, digestItemOf } from '../domain/digest.js';
 
 
 function canonical(value: unknown): string {
@@ -63,6 +64,8 @@ export function planNotification(
   config: Config,
   apiKey: { name: string; limits?: ApiKeyConfig },
   now: number,
+  /** What a drop-in endpoint knows beyond the body: whether it may go in a digest, and how it shows there. */
+  hints: DigestHints = {},
 ): AcceptInput {
   // A recipient named twice is one recipient: one delivery, one message.
   const uniq = <T>(list: T[]) => [...new Set(list)];
@@ -100,7 +103,7 @@ export function planNotification(
   const mergeKeyOf = (channel: Channel, destination: string, body: Record<string, unknown>) =>
     hashOf({ channel, destination, body, sender: apiKey.name }, isRaw(message));
   /** Send jobs of one DingTalk call's worth each (BATCH_LIMIT); mobiles first go to a resolve job. */
-  const addJobs = (channel: Channel, destination: string, body: Record<string, unknown>, recipients: Recipient[]) => {
+  const addJobs = (channel: Channel, destination: string, body: Record<string, unknown>, recipients: Recipient[], item?: DigestItem) => {
     const mergeKey = mergeKeyOf(channel, destination, body);
     const direct = recipients.filter((r) => r.recipientKind !== 'mobile');
     const mobiles = recipients.filter((r) => r.recipientKind === 'mobile');
@@ -110,7 +113,7 @@ export function planNotification(
     const groups: Recipient[][] = [...chunk(people, BATCH_LIMIT[channel]), ...chunk(depts, LIMITS.workNoticeDeptIds), ...(toAll.length ? [toAll] : [])];
     for (const group of groups) {
       const jobId = newId('job');
-      jobs.push({ id: jobId, kind: 'send', notificationId: id, channel, destination, mergeKey, runAt: sendAt, payload: { body, dueAt: sendAt } });
+      jobs.push({ id: jobId, kind: 'send', notificationId: id, channel, destination, mergeKey, runAt: sendAt, payload: { body, dueAt: sendAt, ...(item ? { item } : {}) } });
       for (const r of group) deliveries.push({ id: newId('dlv'), notificationId: id, channel, destination, jobId, ...r });
     }
     if (mobiles.length) {
@@ -160,7 +163,8 @@ export function planNotification(
       throw new RequestError(403, 'forbidden', `to.robots[${i}]`, `API key "${apiKey.name}" may not use robot "${name}"`);
     const body: RobotBody = isRaw(message) ? (message.raw as RobotBody) : render(() => toRobotBody(message as Message, req.mentions));
     checkRobotBody(robot, body, i);
-    addJobs('robot', robot.name, body as Record<string, unknown>, [{ recipient: name, recipientKind: 'robot', userid: null }]);
+    const item = hints.digest === false ? undefined : digestItemOf(body, hints, now);
+    addJobs('robot', robot.name, body as Record<string, unknown>, [{ recipient: name, recipientKind: 'robot', userid: null }], item);
   });
 
   return {

@@ -2,6 +2,7 @@ import { LIMITS } from '@dingpush/dingtalk';
 import type { TargetConfig } from '../config/schema.js';
 import { invalid } from './errors.js';
 import type { NotificationRequestInput } from './request.js';
+import { targetAddress } from './target.js';
 
 /** A push as ntfy-style scripts and apprise send it, whatever its encoding (text/plain with headers, form, JSON). */
 export interface Push {
@@ -33,8 +34,7 @@ export function parsePriority(value: string | undefined): number | undefined {
 export function pushToRequest(target: TargetConfig, push: Push): NotificationRequestInput {
   if (push.message.trim() === '') throw invalid('message', 'must not be empty');
   const marks = [push.priority !== undefined && push.priority >= 4 ? (push.priority === 5 ? '【紧急】' : '【重要】') : '', ...push.tags.map((t) => `#${t}`)].filter(Boolean).join(' ');
-  const to = { ...target.to };
-  const base = { to, ...(target.app ? { app: target.app } : {}), ...(target.mentions && to.robots.length ? { mentions: target.mentions } : {}) };
+  const base = targetAddress(target);
   if (push.title !== undefined || push.markdown || push.click !== undefined) {
     // The marks first, then as much of the title as DingTalk's title limit leaves room for (counted in characters).
     const title = [...[marks, push.title ?? firstLine(push.message)].filter(Boolean).join(' ')].slice(0, LIMITS.title).join('');

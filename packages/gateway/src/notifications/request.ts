@@ -40,6 +40,14 @@ export function nestedDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
+/** Why a JSON value is beyond RAW_BOUNDS (too deep, too large), or undefined. */
+export function boundsProblem(value: unknown): string | undefined {
+  if (nestedDeeperThan(value, RAW_BOUNDS.maxDepth)) return `nested deeper than ${RAW_BOUNDS.maxDepth} levels`;
+  const bytes = Buffer.byteLength(JSON.stringify(value));
+  if (bytes > RAW_BOUNDS.maxBytes) return `must be at most ${RAW_BOUNDS.maxBytes} bytes as JSON; this one is ${bytes}`;
+  return undefined;
+}
+
 const parsedOrNull = (json: string): unknown => {
   try {
     return JSON.parse(json);
@@ -57,12 +65,10 @@ export const rawMessageSchema = z
     raw: z
       .record(z.string(), z.unknown())
       .superRefine((r, ctx) => {
-        const tooDeep = `nested deeper than ${RAW_BOUNDS.maxDepth} levels`;
-        if (nestedDeeperThan(r, RAW_BOUNDS.maxDepth)) return ctx.addIssue({ code: 'custom', message: tooDeep });
+        const beyond = boundsProblem(r);
+        if (beyond) return ctx.addIssue({ code: 'custom', message: beyond });
         if (typeof r.msgParam === 'string' && nestedDeeperThan(parsedOrNull(r.msgParam), RAW_BOUNDS.maxDepth))
-          return ctx.addIssue({ code: 'custom', path: ['msgParam'], message: tooDeep });
-        const bytes = Buffer.byteLength(JSON.stringify(r));
-        if (bytes > RAW_BOUNDS.maxBytes) return ctx.addIssue({ code: 'custom', message: `must be at most ${RAW_BOUNDS.maxBytes} bytes as JSON; this one is ${bytes}` });
+          return ctx.addIssue({ code: 'custom', path: ['msgParam'], message: `nested deeper than ${RAW_BOUNDS.maxDepth} levels` });
         if (typeof r.msgtype !== 'string' && typeof r.msgKey !== 'string') return ctx.addIssue({ code: 'custom', message: 'must have msgtype (or msgKey for app robots)' });
         const problem = rawBodyProblem(r);
         if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
@@ -100,6 +106,30 @@ export const notificationRequestSchema = z
   })
   .strict();
 
+/** A template's data: any JSON object, bounded like `message.raw` (it is rendered, not stored). */
+export const templateDataSchema = z
+  .record(z.string(), z.unknown())
+  .superRefine((data, ctx) => {
+    const beyond = boundsProblem(data);
+    if (beyond) ctx.addIssue({ code: 'custom', message: beyond });
+  })
+  .meta({ description: `The template's variables: a JSON object, at most ${RAW_BOUNDS.maxDepth} levels deep and ${RAW_BOUNDS.maxBytes} bytes as JSON` });
+
+/**
+ * `template` and `data` in place of `message`: the named template (configured or built-in) renders the data, its first
+ * line the title and the rest the markdown text, and that is the message (see expandTemplate).
+ */
+export const templatedRequestSchema = notificationRequestSchema
+  .omit({ message: true })
+  .extend({
+    template: z.string().min(1).max(64).meta({ description: 'A template by name (`templates:` in the configuration, or built-in: alertmanager, grafana)' }),
+    data: templateDataSchema.default({}),
+  })
+  .strict();
+
+/** The body of POST /v1/notifications: a message, or a template with its data (exactly one of the two). */
+export const notificationBodySchema = z.union([notificationRequestSchema, templatedRequestSchema]);
+
 export type NotificationRequest = z.infer<typeof notificationRequestSchema>;
 export type NotificationRequestInput = z.input<typeof notificationRequestSchema>;
 
@@ -121,6 +151,7 @@ export function firstIssue(error: z.ZodError, input: unknown): { path: string; m
     .join('');
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') message = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  if (issue.code === 'invalid_type') message = `expected ${issue.expected}`;
+  // zod calls a JSON object with any keys a record.
+  if (issue.code === 'invalid_type') message = `expected ${issue.expected === 'record' ? 'object' : issue.expected}`;
   return { path: path || '(body)', message };
 }

@@ -7,6 +7,7 @@ import {
   notificationStatus,
   TRACKED_CHANNELS,
 } from '../domain/delivery-states.js';
+import { WAITS_IN_QUEUE } from '../domain/channel-limits.js';
 import { newId } from '../domain/ids.js';
 import type { Fence, JobRow, NewJob } from '../domain/jobs.js';
 import { notificationView } from '../domain/notification-view.js';
@@ -67,6 +68,7 @@ const toDelivery = (r: DeliveriesTable): DeliveryRow => ({
   attempts: Number(r.attempts),
   updatedAt: Number(r.updatedAt),
   recallError: r.recallError ?? null,
+  digestId: r.digestId ?? null,
 });
 
 const num = (v: number | null) => (v === null ? null : Number(v));
@@ -123,7 +125,7 @@ export const jobRecord = (j: NewJob, now: number): JobsTable => ({
   leaseToken: 0,
   sendAttempts: 0,
   failures: 0,
-  slotAt: null,
+  slotAt: j.slotAt ?? null,
   slotKey: null,
   deadAt: null,
 });
@@ -238,11 +240,15 @@ export abstract class KyselyStore implements Store {
       for (const part of chunks(fresh.flatMap((f) => f.deliveries))) {
         await trx
           .insertInto('deliveries')
-          .values(part.map((d) => ({ ...d, status: 'queued', reason: null, attempts: 0, taskId: null, processQueryKey: null, ambiguous: 0, lostAnswerAt: null, updatedAt: now, recallError: null })))
+          .values(part.map((d) => ({ ...d, status: 'queued', reason: null, attempts: 0, taskId: null, processQueryKey: null, ambiguous: 0, lostAnswerAt: null, updatedAt: now, recallError: null, digestId: null })))
           .execute();
       }
+      const parked = await parkedOnArrival(this.kind, trx, fresh);
       for (const part of chunks(fresh.flatMap((f) => f.jobs))) {
-        await trx.insertInto('jobs').values(part.map((j) => jobRecord(j, now))).execute();
+        await trx
+          .insertInto('jobs')
+          .values(part.map((j) => ({ ...jobRecord(j, now), ...(parked.has(j.id) ? { state: 'parked' } : {}) })))
+          .execute();
       }
       return results;
     });
@@ -400,6 +406,11 @@ export abstract class KyselyStore implements Store {
     return row ? Number(row.runAt) : null;
   }
 
+  async parkedDestinations(): Promise<{ channel: string; destination: string }[]> {
+    const rows = await this.db.selectFrom('jobs').select(['channel', 'destination']).distinct().where('state', '=', 'parked').execute();
+    return rows.filter((r) => r.channel !== null && r.destination !== null) as { channel: string; destination: string }[];
+  }
+
   async queueStats(now: number): Promise<{ depth: number; oldestAgeMs: number; dead: number }> {
     const row = await this.db
       .selectFrom('jobs')
@@ -459,6 +470,54 @@ async function readJobs(db: Kysely<Database>, q: JobQuery): Promise<JobRow[]> {
   if (q.apiKey) query = query.innerJoin('notifications', 'notifications.id', 'jobs.notificationId').where('notifications.apiKey', '=', q.apiKey);
   if (q.limit) query = query.limit(q.limit);
   return (await query.execute()).map(toJob);
+}
+
+/** See Tx.lockDestination. SQLite has one writer at a time already. */
+async function lockDestination(dialect: 'sqlite' | 'postgres', trx: Kysely<Database>, channel: string, destination: string): Promise<void> {
+  if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`${channel}|${destination}`}))`.execute(trx);
+}
+
+/** See Tx.hasHead: a send job of the destination that is running, due, or holding a slot. */
+async function headExists(db: Kysely<Database>, channel: string, destination: string, now: number, except: string[]): Promise<boolean> {
+  const row = await db
+    .selectFrom('jobs')
+    .select('id')
+    .where('channel', '=', channel)
+    .where('destination', '=', destination)
+    .where('kind', '=', 'send')
+    .where((eb) => eb.or([eb('state', '=', 'leased'), eb.and([eb('state', '=', 'ready'), eb.or([eb('runAt', '<=', now), eb('slotAt', 'is not', null)])])]))
+    .$if(except.length > 0, (qb) => qb.where('id', 'not in', except))
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * Send jobs that arrive due while their destination's queue has a head are stored parked (WAITS_IN_QUEUE): the
+ * dispatcher never claims them one by one; the head folds them into a digest or unparks them in turn. Per destination
+ * one look per batch: a due job stored here is itself the head for the ones after it.
+ */
+async function parkedOnArrival(dialect: 'sqlite' | 'postgres', trx: Kysely<Database>, inputs: AcceptInput[]): Promise<Set<string>> {
+  const parked = new Set<string>();
+  const headed = new Map<string, boolean>();
+  const queued = inputs.flatMap((input) =>
+    input.jobs
+      // An urgent message may go out of turn (the slots kept in reserve): it is never parked on arrival.
+      .filter((j) => j.kind === 'send' && j.channel !== null && WAITS_IN_QUEUE[j.channel] && j.destination !== null && j.runAt <= input.notification.createdAt && !j.payload.item?.urgent)
+      .map((j) => ({ job: j, now: input.notification.createdAt, key: `${j.channel}|${j.destination}` })),
+  );
+  // Locks taken in one order: two accepts never wait on each other in a cycle.
+  for (const key of [...new Set(queued.map((q) => q.key))].sort()) {
+    const [channel, destination] = key.split('|') as [string, string];
+    await lockDestination(dialect, trx, channel, destination);
+    const now = Math.max(...queued.filter((q) => q.key === key).map((q) => q.now));
+    headed.set(key, await headExists(trx, channel, destination, now, []));
+  }
+  for (const q of queued) {
+    if (headed.get(q.key)) parked.add(q.job.id);
+    else headed.set(q.key, true);
+  }
+  return parked;
 }
 
 const COUNTERS_EXPIRED = (now: number) => sql<number>`case when counters.expires_at > ${now} then counters.value else 0 end`;
@@ -604,6 +663,58 @@ class KyselyTx implements Tx {
         .where('id', 'in', part)
         .execute();
     }
+  }
+
+  // ── a paced destination's queue (dispatch/destination-queue.ts) ───────
+
+  lockDestination(channel: string, destination: string): Promise<void> {
+    return lockDestination(this.dialect, this.trx, channel, destination);
+  }
+
+  hasHead(channel: string, destination: string, except: string[]): Promise<boolean> {
+    return headExists(this.trx, channel, destination, this.now, except);
+  }
+
+  async park(jobIds: string[]): Promise<void> {
+    for (const part of chunks(jobIds)) {
+      await this.trx
+        .updateTable('jobs')
+        .set({ state: 'parked', leaseOwner: null, leaseUntil: null, slotAt: null, slotKey: null, sendStartedAt: null })
+        .where('id', 'in', part)
+        .execute();
+    }
+  }
+
+  async waitingJobs(channel: string, destination: string, limit: number, alsoReady = false): Promise<JobRow[]> {
+    const rows = await this.trx
+      .selectFrom('jobs')
+      .selectAll()
+      .where('channel', '=', channel)
+      .where('destination', '=', destination)
+      .where('state', 'in', alsoReady ? ['parked', 'ready'] : ['parked'])
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map(toJob);
+  }
+
+  async takeWaiting(jobIds: string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const part of chunks(jobIds)) {
+      const rows = await this.trx.deleteFrom('jobs').where('id', 'in', part).where('state', 'in', ['parked', 'ready']).returning('id').execute();
+      out.push(...rows.map((r) => r.id));
+    }
+    return out;
+  }
+
+  async unpark(jobId: string, runAt: number, slotAt: number | null): Promise<boolean> {
+    const res = await this.trx
+      .updateTable('jobs')
+      .set({ state: 'ready', runAt, slotAt, slotKey: null })
+      .where('id', '=', jobId)
+      .where('state', '=', 'parked')
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
   }
 
   async updatePayload(jobId: string, payload: unknown): Promise<void> {

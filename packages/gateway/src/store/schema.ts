@@ -34,6 +34,7 @@ export interface DeliveriesTable {
   jobId: string;
   updatedAt: number;
   recallError: string | null;
+  digestId: string | null;
 }
 
 export interface JobsTable {

@@ -88,6 +88,24 @@ export interface Tx {
   event(id: string): Promise<EventRow | undefined>;
   events(notificationId: string): Promise<EventRow[]>;
   updateEvent(id: string, patch: Partial<Pick<EventRow, 'body' | 'callbackState' | 'callbackAttempts' | 'callbackError' | 'deliveredAt'>>): Promise<void>;
+  /**
+   * A paced destination's queue (dispatch/destination-queue.ts). Every decision about who waits behind whom is made
+   * under this lock (PostgreSQL: an advisory lock for the transaction; SQLite: its single writer).
+   */
+  lockDestination(channel: string, destination: string): Promise<void>;
+  /** Whether a send job of the destination other than `except` is running, due, or holding a slot: the queue's head. */
+  hasHead(channel: string, destination: string, except: string[]): Promise<boolean>;
+  /** Parks jobs behind their destination's head: never claimed until unparked (or folded into a digest). */
+  park(jobIds: string[]): Promise<void>;
+  /** Parked jobs of the destination (with `alsoReady`, jobs waiting in the queue too), oldest first. */
+  waitingJobs(channel: string, destination: string, limit: number, alsoReady?: boolean): Promise<JobRow[]>;
+  /**
+   * Removes the jobs among `jobIds` that still wait (parked, or ready and not claimed by anyone): their deliveries are
+   * carried by another job. Answers those removed.
+   */
+  takeWaiting(jobIds: string[]): Promise<string[]>;
+  /** A parked job back to ready at `runAt`, holding `slotAt` when given; false when it was no longer parked. */
+  unpark(jobId: string, runAt: number, slotAt: number | null): Promise<boolean>;
   /** Pacing windows by key (JSON state), locked for this unit of work. */
   pacing(keys: string[]): Promise<Map<string, string>>;
   savePacing(states: Map<string, string>): Promise<void>;
@@ -125,6 +143,8 @@ export interface Store {
   /** A write that proves the store accepts writes now (readiness). */
   probe(): Promise<void>;
   queueStats(now: number): Promise<{ depth: number; oldestAgeMs: number; dead: number }>;
+  /** Destinations with jobs parked behind their head (a sweep unparks those whose head is gone). */
+  parkedDestinations(): Promise<{ channel: string; destination: string }[]>;
   /** When the earliest job waiting in the queue is due (null: none waits). */
   nextDue(): Promise<number | null>;
   close(): Promise<void>;

@@ -6,18 +6,43 @@ export class TemplateError extends Error {
   override name = 'TemplateError';
 }
 
+/** A template of the configuration (`templates:`), its text already read. */
+export interface UserTemplate {
+  name: string;
+  text: string;
+}
+
+/** What LiquidJS says went wrong: where (the template it was in, the line) and why, without its own position suffix. */
+function describeLiquidError(err: unknown): { file?: string; line?: number; why: string } {
+  const e = err as { message?: string; token?: { file?: string; getPosition?: () => [number, number] } };
+  const why = (e.message ?? String(err))
+    .split('\n')[0]!
+    .replace(/,( file:[^,]*,)? line:\d+, col:\d+$/, '')
+    .replace(/^ENOENT: Failed to lookup ("[^"]*") in "[^"]*"$/, 'no template named $1');
+  const line = e.token?.getPosition?.()[0];
+  return { ...(e.token?.file ? { file: e.token.file } : {}), ...(line ? { line } : {}), why };
+}
+
 /**
  * Templates: LiquidJS, sandboxed. Only a value's own properties are reachable (no prototypes, no constructors), and
  * templates come from memory only (no file system: `include` and `render` see the named templates and nothing
  * else). Parse size, render time and memory are bounded, so a template cannot stall or exhaust the gateway.
+ * The configuration's templates sit beside the built-in ones under their own names (the configuration refuses a
+ * name that is a built-in one, so `alertmanager` always means the built-in template).
  */
 export class Templates {
   private readonly liquid: Liquid;
+  private readonly names: ReadonlySet<string>;
 
-  constructor() {
+  constructor(user: readonly UserTemplate[] = []) {
+    const all: Record<string, string> = { ...BUILTIN_TEMPLATES };
+    for (const t of user) all[t.name] = t.text;
+    this.names = new Set(Object.keys(all));
     this.liquid = new Liquid({
       ownPropertyOnly: true,
-      templates: { ...BUILTIN_TEMPLATES },
+      templates: all,
+      // The texts never change while the process runs: each is parsed once.
+      cache: true,
       strictFilters: true,
       parseLimit: 100_000,
       renderLimit: 1_000,
@@ -31,14 +56,30 @@ export class Templates {
     );
   }
 
-  /** Renders the named template with `data`; a TemplateError names the template and its line. */
+  /** Whether a template of this name exists (built-in or configured). */
+  has(name: string): boolean {
+    return this.names.has(name);
+  }
+
+  /** Why a template text does not parse (`line 3: undefined filter: nosuchfilter`), or undefined when it does. */
+  parseProblem(text: string): string | undefined {
+    try {
+      this.liquid.parse(text);
+      return undefined;
+    } catch (err) {
+      const { line, why } = describeLiquidError(err);
+      return `${line ? `line ${line}: ` : ''}${why}`;
+    }
+  }
+
+  /** Renders the named template with `data`; a TemplateError names the template (the included one too) and its line. */
   async render(name: string, data: object): Promise<string> {
     try {
       return (await this.liquid.renderFile(name, data)) as string;
     } catch (err) {
-      const e = err as { message?: string; token?: { getPosition?: () => [number, number] } };
-      const line = e.token?.getPosition?.()[0];
-      throw new TemplateError(`template "${name}"${line ? ` line ${line}` : ''}: ${(e.message ?? String(err)).split('\n')[0]}`);
+      const { file, line, why } = describeLiquidError(err);
+      const where = file && file !== name ? `template "${name}" (in "${file}")` : `template "${name}"`;
+      throw new TemplateError(`${where}${line ? ` line ${line}` : ''}: ${why}`);
     }
   }
 }

@@ -31,6 +31,17 @@ export interface ChannelDescriptor {
    * only, and a send rescheduled (a retry, a deferral) can be overtaken by the next.
    */
   readonly inOrder: boolean;
+  /**
+   * How sends wait when the destination's quota is spent. 'slot': each job reserves and holds a slot of its own.
+   * 'queue': one job (the head) holds the destination's next slot and the others park behind it, untouched until
+   * then; at that slot the head carries what waits as one digest (where `digest` allows), or hands its slot to an
+   * older job (../destination-queue.ts). A backlog then costs nothing per slot, and its order holds across processes.
+   */
+  readonly waiting: 'slot' | 'queue';
+  /** Whether messages waiting for this destination may be folded into one digest, and the keywords a digest must carry. */
+  digest?(rt: Runtime, destination: string): { keywords: string[] } | null;
+  /** The slots kept in reserve for urgent messages, used when the call's own slot is far off (none: no reserve). */
+  reserve?(rt: Runtime, destination: string): Reservation[];
   /** Whether `destination` is still configured (an app or robot name). */
   configured(rt: Runtime, destination: string): boolean;
   /** The deliveries of the next call, from those waiting (in order). */
@@ -43,8 +54,11 @@ export interface ChannelDescriptor {
    */
   admit?(tx: Tx, rt: Runtime, destination: string, batch: DeliveryRow[]): Promise<HeldBack | null>;
   release?(tx: Tx, rt: Runtime, destination: string, batch: DeliveryRow[]): Promise<void>;
-  /** One call to DingTalk. Throws DingTalkError as the client classifies it. */
-  send(rt: Runtime, destination: string, body: Record<string, unknown>, batch: DeliveryRow[]): Promise<SendAnswer>;
+  /**
+   * One call to DingTalk. Throws DingTalkError as the client classifies it. `callId` is the same every time this call
+   * is made again (a robot's msgUuid, so that DingTalk drops a repeat).
+   */
+  send(rt: Runtime, destination: string, body: Record<string, unknown>, batch: DeliveryRow[], callId: string): Promise<SendAnswer>;
   /** How outcomes are learnt after `sent`; null: DingTalk's answer to the send is the outcome. */
   readonly tracking: TrackingDescriptor | null;
   /** How a sent message is recalled, or why it cannot be. */

@@ -10,6 +10,7 @@ export const robotGroup: ChannelDescriptor = {
   resolvesMobiles: false,
   lostAnswer: 'report',
   inOrder: false,
+  waiting: 'slot',
   configured: (rt, app) => rt.apps.has(app),
   selectBatch: (waiting) => waiting.slice(0, 1),
   pacing: async (rt, app) => [rt.quotas.appCall(rt.apps.get(app)!.appKey, '/v1.0/robot/groupMessages/send')],

@@ -12,6 +12,7 @@ export const robotOto: ChannelDescriptor = {
   resolvesMobiles: true,
   lostAnswer: 'report',
   inOrder: false,
+  waiting: 'slot',
   configured: (rt, app) => rt.apps.has(app),
   selectBatch(waiting) {
     const users = new Set<string>();

@@ -31,6 +31,7 @@ export const workNotice: ChannelDescriptor = {
   resolvesMobiles: true,
   lostAnswer: 'resend-and-prove',
   inOrder: false,
+  waiting: 'slot',
   configured: (rt, app) => rt.apps.has(app),
 
   selectBatch(waiting) {
