@@ -7,11 +7,11 @@ import {
   notificationStatus,
   TRACKED_CHANNELS,
 } from '../domain/delivery-states.js';
-import { WAITS_IN_QUEUE } from '../domain/channel-limits.js';
 import { newId } from '../domain/ids.js';
 import type { Fence, JobRow, NewJob } from '../domain/jobs.js';
 import { notificationView } from '../domain/notification-view.js';
 import type { AttemptRecord, DeliveryFields, DeliveryRow, EventRow, NotificationRow } from '../domain/records.js';
+import { destinationsOf, PARKED_REASON, parkedAmong, queuedArrivals } from './park-on-arrival.js';
 import type { Database, DeliveriesTable, EventsTable, JobsTable, NotificationsTable } from './schema.js';
 import {
   type AcceptInput,
@@ -237,13 +237,13 @@ export abstract class KyselyStore implements Store {
           .values(part.map((n) => ({ ...n, request: JSON.stringify(n.request), callbackState: 'none', recalledAt: null, status: 'queued' })))
           .execute();
       }
+      const parked = await parkedOnArrival(this.kind, trx, fresh);
       for (const part of chunks(fresh.flatMap((f) => f.deliveries))) {
         await trx
           .insertInto('deliveries')
-          .values(part.map((d) => ({ ...d, status: 'queued', reason: null, attempts: 0, taskId: null, processQueryKey: null, ambiguous: 0, lostAnswerAt: null, updatedAt: now, recallError: null, digestId: null })))
+          .values(part.map((d) => ({ ...d, status: 'queued', reason: parked.has(d.jobId) ? PARKED_REASON : null, attempts: 0, taskId: null, processQueryKey: null, ambiguous: 0, lostAnswerAt: null, updatedAt: now, recallError: null, digestId: null })))
           .execute();
       }
-      const parked = await parkedOnArrival(this.kind, trx, fresh);
       for (const part of chunks(fresh.flatMap((f) => f.jobs))) {
         await trx
           .insertInto('jobs')
@@ -492,32 +492,15 @@ async function headExists(db: Kysely<Database>, channel: string, destination: st
   return row !== undefined;
 }
 
-/**
- * Send jobs that arrive due while their destination's queue has a head are stored parked (WAITS_IN_QUEUE): the
- * dispatcher never claims them one by one; the head folds them into a digest or unparks them in turn. Per destination
- * one look per batch: a due job stored here is itself the head for the ones after it.
- */
+/** See park-on-arrival.ts: the destinations' heads looked at under their locks, in one order. */
 async function parkedOnArrival(dialect: 'sqlite' | 'postgres', trx: Kysely<Database>, inputs: AcceptInput[]): Promise<Set<string>> {
-  const parked = new Set<string>();
+  const arrivals = queuedArrivals(inputs);
   const headed = new Map<string, boolean>();
-  const queued = inputs.flatMap((input) =>
-    input.jobs
-      // An urgent message may go out of turn (the slots kept in reserve): it is never parked on arrival.
-      .filter((j) => j.kind === 'send' && j.channel !== null && WAITS_IN_QUEUE[j.channel] && j.destination !== null && j.runAt <= input.notification.createdAt && !j.payload.item?.urgent)
-      .map((j) => ({ job: j, now: input.notification.createdAt, key: `${j.channel}|${j.destination}` })),
-  );
-  // Locks taken in one order: two accepts never wait on each other in a cycle.
-  for (const key of [...new Set(queued.map((q) => q.key))].sort()) {
-    const [channel, destination] = key.split('|') as [string, string];
-    await lockDestination(dialect, trx, channel, destination);
-    const now = Math.max(...queued.filter((q) => q.key === key).map((q) => q.now));
-    headed.set(key, await headExists(trx, channel, destination, now, []));
+  for (const d of destinationsOf(arrivals)) {
+    await lockDestination(dialect, trx, d.channel, d.destination);
+    headed.set(`${d.channel}|${d.destination}`, await headExists(trx, d.channel, d.destination, d.now, []));
   }
-  for (const q of queued) {
-    if (headed.get(q.key)) parked.add(q.job.id);
-    else headed.set(q.key, true);
-  }
-  return parked;
+  return parkedAmong(arrivals, headed);
 }
 
 const COUNTERS_EXPIRED = (now: number) => sql<number>`case when counters.expires_at > ${now} then counters.value else 0 end`;

@@ -4,6 +4,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { CamelCasePlugin, Kysely, Migrator, type RawBuilder, type SelectQueryBuilder, SqliteDialect, sql } from 'kysely';
 import type { NotificationRow } from '../domain/records.js';
 import { KyselyStore, toNotification } from './kysely-store.js';
+import { destinationsOf, PARKED_REASON, parkedAmong, queuedArrivals } from './park-on-arrival.js';
 import { migrations } from './migrations/index.js';
 import type { Database as Schema, NotificationsTable } from './schema.js';
 import type { AcceptInput, AcceptResult } from './types.js';
@@ -30,12 +31,17 @@ export class SqliteStore extends KyselyStore {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'none', 'queued')`,
     );
     const insertDelivery = sqlite.prepare(
-      `INSERT INTO deliveries (id, notification_id, channel, destination, recipient, recipient_kind, userid, status, attempts, ambiguous, job_id, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, 0, ?, ?)`,
+      `INSERT INTO deliveries (id, notification_id, channel, destination, recipient, recipient_kind, userid, status, reason, attempts, ambiguous, job_id, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, 0, 0, ?, ?)`,
     );
     const insertJob = sqlite.prepare(
       `INSERT INTO jobs (id, kind, notification_id, channel, destination, content_hash, state, run_at, attempts, created_at, payload)
-       VALUES (?, ?, ?, ?, ?, ?, 'ready', ?, 0, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+    );
+    // The twin of headExists (kysely-store.ts), prepared for the synchronous accept transaction.
+    const headOf = sqlite.prepare(
+      `SELECT 1 FROM jobs WHERE channel = ? AND destination = ? AND kind = 'send'
+         AND (state = 'leased' OR (state = 'ready' AND (run_at <= ? OR slot_at IS NOT NULL))) LIMIT 1`,
     );
     const fromRow = (r: Record<string, unknown>): NotificationRow =>
       toNotification(Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()), v])) as unknown as NotificationsTable);
@@ -43,6 +49,11 @@ export class SqliteStore extends KyselyStore {
     this.acceptTx = sqlite.transaction((inputs: AcceptInput[]) => {
       const now = Date.now();
       const seen = new Map<string, NotificationRow>();
+      const arrivals = queuedArrivals(inputs);
+      const parked = parkedAmong(
+        arrivals,
+        new Map(destinationsOf(arrivals).map((d) => [`${d.channel}|${d.destination}`, headOf.get(d.channel, d.destination, d.now) !== undefined])),
+      );
       return inputs.map((input): AcceptResult => {
         const n = input.notification;
         if (n.idempotencyKey !== null) {
@@ -54,8 +65,10 @@ export class SqliteStore extends KyselyStore {
           }
         }
         insertNotification.run(n.id, n.apiKey, n.idempotencyKey, n.requestHash, n.app, JSON.stringify(n.request), n.createdAt, n.sendAt, n.callbackUrl);
-        for (const d of input.deliveries) insertDelivery.run(d.id, d.notificationId, d.channel, d.destination, d.recipient, d.recipientKind, d.userid, d.jobId, now);
-        for (const j of input.jobs) insertJob.run(j.id, j.kind, j.notificationId, j.channel, j.destination, j.mergeKey, j.runAt, now, JSON.stringify(j.payload));
+        for (const d of input.deliveries)
+          insertDelivery.run(d.id, d.notificationId, d.channel, d.destination, d.recipient, d.recipientKind, d.userid, parked.has(d.jobId) ? PARKED_REASON : null, d.jobId, now);
+        for (const j of input.jobs)
+          insertJob.run(j.id, j.kind, j.notificationId, j.channel, j.destination, j.mergeKey, parked.has(j.id) ? 'parked' : 'ready', j.runAt, now, JSON.stringify(j.payload));
         const row: NotificationRow = { ...n, status: 'queued', recalledAt: null };
         if (n.idempotencyKey !== null) seen.set(`${n.apiKey}\u0000${n.idempotencyKey}`, row);
         return { created: true, notification: row };
@@ -81,7 +94,7 @@ export class SqliteStore extends KyselyStore {
     const sqlite = openFile(Database, path);
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
-    const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }), plugins: [new CamelCasePlugin()] });
+    const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), plugins: [new CamelCasePlugin()] });
     const { error } = await new Migrator({ db, provider: migrations }).migrateToLatest();
     if (error) {
       await db.destroy();
@@ -131,6 +144,31 @@ export class SqliteStore extends KyselyStore {
   }
 
   protected async ensurePacingRows(): Promise<void> {}
+}
+
+/**
+ * Kysely prepares every statement it runs, and the dispatcher runs the same few (a claim, the next due time) hundreds
+ * of times a second while work arrives: preparing them again each time cost about as much as running them. Statements
+ * are reused by their SQL text (a bounded number of them); the connection mutex means none is ever run twice at once.
+ */
+function withStatementCache(db: BetterSqlite3.Database): BetterSqlite3.Database {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  const prepare = (source: string) => {
+    let stmt = cache.get(source);
+    if (stmt === undefined) {
+      stmt = db.prepare(source);
+      if (cache.size >= 500) cache.delete(cache.keys().next().value!);
+      cache.set(source, stmt);
+    }
+    return stmt;
+  };
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'prepare') return prepare;
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 /**
