@@ -5,6 +5,10 @@ import { API_KEY, useGateway } from './helpers.js';
 
 const run = promisify(execFile);
 const TEAM_KEY = 'team-only-key-0123456789abcdef';
+const curl = await run('curl', ['--version']).then(
+  () => true,
+  () => false,
+);
 const apprise = await run('apprise', ['--version']).then(
   () => true,
   () => false,
@@ -40,6 +44,12 @@ describe('POST /v1/push/<target>', () => {
     const m = (await robotInbox()).find((x) => x.message.markdown?.title?.endsWith('磁盘告警'));
     expect(m.message.markdown.text).toContain('磁盘使用率 91%');
     expect(m.message.markdown.text).toContain('[打开](https://grafana.example.com/d/1)');
+  });
+
+  it.skipIf(!curl)('the real curl -d, with an ntfy Title header, as the README shows it', async () => {
+    const { stdout } = await run('curl', ['-s', '-d', '部署完成 v9 curl', '-H', 'Title: 发布', `${env.gw.url}/v1/push/ops-alerts?key=${API_KEY}`]);
+    expect(JSON.parse(stdout)).toMatchObject({ status: 'queued' });
+    await arrived((m) => m.message.markdown?.title === '发布' && m.message.markdown.text.includes('部署完成 v9 curl'));
   });
 
   it('a plain body is a text message; the key may come as Basic auth or ?key=', async () => {

@@ -46,8 +46,12 @@ function readPush(req: FastifyRequest): Push {
     markdown: yes(header(req, 'Markdown') ?? header(req, 'X-Markdown')),
   };
   const clean = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-  if (type.includes('application/json') || type.includes('application/x-www-form-urlencoded')) {
-    const body = req.body as Record<string, unknown> | null;
+  // `curl -d "text"` sends its text as a form (curl's default content type) that has no field of a push: like ntfy,
+  // such a body is the message itself. A form with message or body (apprise's form://) is read as a form.
+  const form = type.includes('application/x-www-form-urlencoded') && typeof req.body === 'string' ? Object.fromEntries(new URLSearchParams(req.body)) : undefined;
+  if (form && !('message' in form) && !('body' in form)) return clean({ ...fromHeaders, message: req.body as string });
+  if (type.includes('application/json') || form) {
+    const body = (form ?? req.body) as Record<string, unknown> | null;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('body', 'must be a JSON object with title and message');
     const message = str(body.message) ?? str(body.body);
     if (message === undefined) throw invalid('message', 'give the text as "message" (or "body")');
@@ -73,9 +77,7 @@ const jsonObjectBody = (req: FastifyRequest): Record<string, unknown> | undefine
 export async function pushRoute(app: FastifyInstance, rt: Runtime, keys: ApiKeys, templates: Templates): Promise<void> {
   await app.register(async (scope) => {
     scope.addContentTypeParser('text/plain', { parseAs: 'string' }, (_req, body, done) => done(null, body));
-    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
-      done(null, Object.fromEntries(new URLSearchParams(body as string))),
-    );
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, body));
     scope.post(
       '/v1/push/:target',
       {
