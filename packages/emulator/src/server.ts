@@ -76,6 +76,8 @@ export function buildEmulator(org: Org, opts: { logger?: boolean } = {}): { app:
       case 'busy':
         if (isNewApi(req.url)) return reply.code(429).send({ code: 'system.busy', message: '系统繁忙', requestid: newApiRequestId() });
         return reply.code(200).send(fail(-1));
+      case 'errcode':
+        return reply.code(200).send({ errcode: fault.errcode, errmsg: fault.errmsg ?? 'refused (injected fault)' });
     }
   });
 

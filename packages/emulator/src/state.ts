@@ -64,8 +64,11 @@ export interface CallRecord {
   errcode?: number | string;
 }
 
-/** dropAfter: DingTalk processes the call, then the connection drops before the answer (a lost answer). */
-export type FaultKind = 'latency' | 'busy' | 'http5xx' | 'drop' | 'dropAfter' | 'revokeToken';
+/**
+ * dropAfter: DingTalk processes the call, then the connection drops before the answer (a lost answer). errcode: the
+ * call is refused with this DingTalk code and message (HTTP 200), as DingTalk refuses what it does not take.
+ */
+export type FaultKind = 'latency' | 'busy' | 'http5xx' | 'drop' | 'dropAfter' | 'revokeToken' | 'errcode';
 
 export interface Fault {
   id: number;
@@ -76,6 +79,8 @@ export interface Fault {
   rate?: number;
   latencyMs?: number;
   status?: number;
+  errcode?: number;
+  errmsg?: string;
 }
 
 interface TokenRecord {

@@ -5,18 +5,11 @@ import { parseOrg, type RunningEmulator, startEmulator } from '@dingpush/emulato
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DingpushClient } from '../src/server.js';
-import { API_KEY, gatewayConfig, org, text, useGateway } from './helpers.js';
+import { API_KEY, gatewayConfig, org, text, useGateway , busiestMinute, type EmulatorCall } from './helpers.js';
 import { type Spawned, spawnDingpush } from './process.js';
 
-interface Call {
-  time: number;
-  path: string;
-  robot?: string;
-  errcode?: number | string;
-}
+type Call = EmulatorCall;
 const robotCalls = (calls: Call[], robot: string) => calls.filter((c) => c.path === '/robot/send' && c.robot === robot);
-/** The most calls DingTalk saw in any sliding minute. */
-const busiestMinute = (calls: Call[]) => Math.max(0, ...calls.map((c) => calls.filter((x) => x.time > c.time - 60_000 && x.time <= c.time).length));
 
 describe('pacing by reservation: a robot backlog', () => {
   // One message a slot, in order (digest: false), the whole minute for them (no reserve for urgent ones).

@@ -31,6 +31,10 @@ describe('configuration', () => {
 
   it('names the key in every error', () => {
     expect(message(() => parseConfig({ apps: [{ ...app, agentId: 'one' }] }))).toBe('apps[0].agentId: expected number');
+    // A time zone the runtime does not know would break every digest's times: refused at start, naming the key.
+    expect(message(() => parseConfig({ robots: [{ name: 'ops', webhook: 'https://oapi.dingtalk.com/robot/send?access_token=x' }], targets: [{ name: 't', to: { robots: ['ops'] }, timeZone: 'Asia/Beijing' }] }))).toContain(
+      'targets[0].timeZone: not a time zone',
+    );
     expect(message(() => parseConfig({ apps: [{ ...app, appSecret: '${MISSING_VAR}' }] }, {}))).toBe('apps[0].appSecret: environment variable MISSING_VAR is not set');
     expect(message(() => parseConfig({ server: { port: 99999 } }))).toMatch(/^server\.port: /);
     expect(message(() => parseConfig({ serverr: {} }))).toBe('(root): unknown key "serverr"');

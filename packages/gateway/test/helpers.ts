@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type OrgInput, parseOrg, type RunningEmulator, startEmulator } from '@dingpush/emulator';
 import pg from 'pg';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { type ConfigInput, DingpushClient, parseConfig, type RunningGateway, startGateway } from '../src/server.js';
 
 export const API_KEY = 'test-key-0123456789abcdef';
@@ -139,3 +139,56 @@ export const shownIn = (inbox: any[]): string[] =>
 
 /** Whether a group showed `text`: as a message of its own, or as an item of a digest. */
 export const showsOnce = (lines: string[], text: string) => lines.filter((l) => l === text || l.endsWith(`**${text}**`)).length === 1;
+
+/** What earlier tests left waiting for the robots goes out (two minutes pass), and their minute is empty again. */
+export async function quietRobots(env: Env): Promise<void> {
+  await env.advance(62_500);
+  await expect.poll(async () => (await env.gw.store.jobs({ kinds: ['send'], states: ['ready', 'leased', 'parked'] })).length, { timeout: 10_000 }).toBe(0);
+  await env.advance(62_500);
+}
+
+/** Spends a robot's minute on 18 messages of their own (2 are kept for urgent ones); answers the inbox's length then. */
+export async function fillRobotMinute(env: Env, robot: string, prefix: string): Promise<number> {
+  await quietRobots(env);
+  const before = (await env.inbox('robots', robot)).length;
+  for (let i = 0; i < 18; i++) await env.api.send({ to: { robots: [robot] }, message: text(`${prefix} ${i}`) });
+  await expect.poll(async () => (await env.inbox('robots', robot)).length - before, { timeout: 10_000 }).toBe(18);
+  return before + 18;
+}
+
+/** An Alertmanager webhook (version 4) of one alert, started a minute before `now`. */
+export function alertGroup(name: string, status: 'firing' | 'resolved', severity: string, now: number, instance = 'web-01') {
+  return {
+    version: '4',
+    groupKey: `{}:{alertname="${name}"}`,
+    truncatedAlerts: 0,
+    status,
+    receiver: 'dingpush',
+    groupLabels: { alertname: name },
+    commonLabels: { alertname: name, severity },
+    commonAnnotations: {},
+    externalURL: 'http://alertmanager.example.com:9093',
+    alerts: [
+      {
+        status,
+        labels: { alertname: name, severity, instance },
+        annotations: { summary: `${name} summary` },
+        startsAt: new Date(now - 60_000).toISOString(),
+        endsAt: status === 'resolved' ? new Date(now).toISOString() : '0001-01-01T00:00:00Z',
+        generatorURL: 'http://prometheus.example.com/graph',
+        fingerprint: name,
+      },
+    ],
+  };
+}
+
+/** A call the emulator saw (GET /_emulator/api/calls). */
+export interface EmulatorCall {
+  time: number;
+  path: string;
+  robot?: string;
+  errcode?: number | string;
+}
+
+/** The most calls DingTalk saw in any sliding minute. */
+export const busiestMinute = (calls: EmulatorCall[]) => Math.max(0, ...calls.map((c) => calls.filter((x) => x.time > c.time - 60_000 && x.time <= c.time).length));

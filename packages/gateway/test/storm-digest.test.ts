@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DingpushClient } from '../src/server.js';
-import { API_KEY, PG_URL, shownIn, showsOnce, text, useGateway, usePostgresSchema } from './helpers.js';
+import { API_KEY, PG_URL, shownIn, showsOnce, text, useGateway, usePostgresSchema , alertGroup, fillRobotMinute, quietRobots , busiestMinute, type EmulatorCall } from './helpers.js';
 
-interface Call {
-  time: number;
-  path: string;
-  robot?: string;
-  errcode?: number | string;
-}
-/** The most calls DingTalk saw in any sliding minute. */
-const busiestMinute = (calls: Call[]) => Math.max(0, ...calls.map((c) => calls.filter((x) => x.time > c.time - 60_000 && x.time <= c.time).length));
+type Call = EmulatorCall;
 
 
 describe('storm digests: what waits behind a robot quota goes out together in the next free slot', () => {
@@ -30,42 +23,11 @@ describe('storm digests: what waits behind a robot quota goes out together in th
   };
 
   /** What earlier tests left waiting goes out, and the robot's minute is empty again. */
-  const quiet = async () => {
-    await env.advance(62_500);
-    await expect.poll(async () => (await env.gw.store.jobs({ kinds: ['send'] })).length, { timeout: 10_000 }).toBe(0);
-    await env.advance(62_500);
-  };
+  const quiet = () => quietRobots(env);
 
-  /** Fills the robot's minute (18 go, 2 are kept for urgent messages) and answers when they are in the group. */
-  const fillMinute = async (robot: string, prefix: string) => {
-    await quiet();
-    const before = (await env.inbox('robots', robot)).length;
-    for (let i = 0; i < 18; i++) await env.api.send({ to: { robots: [robot] }, message: text(`${prefix} ${i}`) });
-    await expect.poll(async () => (await env.inbox('robots', robot)).length - before, { timeout: 10_000 }).toBe(18);
-  };
+  const fillMinute = (robot: string, prefix: string) => fillRobotMinute(env, robot, prefix);
 
-  const alertGroup = (name: string, status: 'firing' | 'resolved', severity = 'warning') => ({
-    version: '4',
-    groupKey: `{}:{alertname="${name}"}`,
-    truncatedAlerts: 0,
-    status,
-    receiver: 'dingpush',
-    groupLabels: { alertname: name },
-    commonLabels: { alertname: name, severity },
-    commonAnnotations: {},
-    externalURL: 'http://alertmanager.example.com:9093',
-    alerts: [
-      {
-        status,
-        labels: { alertname: name, severity, instance: 'web-01' },
-        annotations: { summary: `${name} summary` },
-        startsAt: new Date(env.now() - 60_000).toISOString(),
-        endsAt: status === 'resolved' ? new Date(env.now()).toISOString() : '0001-01-01T00:00:00Z',
-        generatorURL: 'http://prometheus.example.com/graph',
-        fingerprint: name,
-      },
-    ],
-  });
+  const alertNow = (name: string, status: 'firing' | 'resolved', severity = 'warning') => alertGroup(name, status, severity, env.now());
   const postAlert = async (body: unknown) => {
     const res = await fetch(`${env.gw.url}/dingtalk/storm/send`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect(res.status).toBe(200);
@@ -78,7 +40,7 @@ describe('storm digests: what waits behind a robot quota goes out together in th
     const before = (await env.inbox('robots', 'ops')).length;
     const ids: string[] = [];
     for (let second = 0; second < 10; second++) {
-      ids.push(...(await Promise.all(Array.from({ length: 30 }, (_, k) => postAlert(alertGroup(`Storm${String(second * 30 + k).padStart(3, '0')}`, 'firing'))))));
+      ids.push(...(await Promise.all(Array.from({ length: 30 }, (_, k) => postAlert(alertNow(`Storm${String(second * 30 + k).padStart(3, '0')}`, 'firing'))))));
       await env.advance(1_000);
     }
     const missing = async () => {
@@ -102,9 +64,9 @@ describe('storm digests: what waits behind a robot quota goes out together in th
   it('behind a storm, a resolution goes out at once in the reserve, showing its waiting firing once, as fired and resolved; a critical alert too', async () => {
     await fillMinute('ops', 'fill-r');
     const before = (await env.inbox('robots', 'ops')).length;
-    const firing = await postAlert(alertGroup('FlapX', 'firing'));
+    const firing = await postAlert(alertNow('FlapX', 'firing'));
     await expect.poll(async () => (await env.api.get(firing)).deliveries![0]!.reason ?? '', { timeout: 5_000 }).toContain('20-a-minute');
-    const resolved = await postAlert(alertGroup('FlapX', 'resolved'));
+    const resolved = await postAlert(alertNow('FlapX', 'resolved'));
     // No clock advance: it goes in one of the two calls kept in reserve.
     await expect.poll(async () => (await env.inbox('robots', 'ops')).length - before, { timeout: 5_000 }).toBe(1);
     const [flap] = (await env.inbox('robots', 'ops')).slice(before);
@@ -113,11 +75,11 @@ describe('storm digests: what waits behind a robot quota goes out together in th
     expect(lines[0]).toContain('🔥→✅');
     const [a, b] = await Promise.all([env.api.waitFor(firing), env.api.waitFor(resolved)]);
     expect(a.deliveries![0]).toMatchObject({ status: 'sent', digest: b.deliveries![0]!.digest });
-    const critical = await postAlert(alertGroup('DiskFull', 'firing', 'critical'));
+    const critical = await postAlert(alertNow('DiskFull', 'firing', 'critical'));
     await expect.poll(async () => (await env.inbox('robots', 'ops')).length - before, { timeout: 5_000 }).toBe(2);
     expect((await env.api.waitFor(critical)).deliveries![0]!.status).toBe('sent');
     // A warning is not urgent: it waits for the minute.
-    const warning = await postAlert(alertGroup('Slow', 'firing'));
+    const warning = await postAlert(alertNow('Slow', 'firing'));
     await expect.poll(async () => (await env.api.get(warning)).deliveries![0]!.reason ?? '', { timeout: 5_000 }).toContain('20-a-minute');
     expect((await env.inbox('robots', 'ops')).length - before).toBe(2);
     const calls = (await env.calls('/robot/send')).filter((c: Call) => c.robot === 'ops');

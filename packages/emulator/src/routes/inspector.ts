@@ -7,13 +7,16 @@ import type { EmulatorState, InboxMessage } from '../state.js';
 const faultSchema = z
   .object({
     path: z.string().min(1),
-    kind: z.enum(['latency', 'busy', 'http5xx', 'drop', 'dropAfter', 'revokeToken']),
+    kind: z.enum(['latency', 'busy', 'http5xx', 'drop', 'dropAfter', 'revokeToken', 'errcode']),
     count: z.number().int().positive().optional(),
     rate: z.number().min(0).max(1).optional(),
     latencyMs: z.number().int().min(0).max(120_000).optional(),
     status: z.number().int().min(500).max(599).optional(),
+    errcode: z.number().int().optional(),
+    errmsg: z.string().max(200).optional(),
   })
-  .refine((f) => f.count !== undefined || f.rate !== undefined, { message: 'give count or rate' });
+  .refine((f) => f.count !== undefined || f.rate !== undefined, { message: 'give count or rate' })
+  .refine((f) => f.kind !== 'errcode' || f.errcode !== undefined, { message: 'an errcode fault needs errcode' });
 
 const clockSchema = z.object({ advanceMs: z.number().int().min(0) });
 

@@ -1,5 +1,6 @@
 import { DINGTALK_API, DINGTALK_OAPI } from '@dingpush/dingtalk';
 import { z } from 'zod';
+import { knownTimeZone } from '../domain/digest.js';
 import { parseAllowEntry } from '../net/address-policy.js';
 import { templateConfigIssues } from './templates.js';
 
@@ -85,7 +86,7 @@ export const configSchema = z
             /** Which app sends to its users and chats; default: the first. */
             app: name.optional(),
             /** The time zone alert times are shown in (IANA name). */
-            timeZone: z.string().min(1).default('Asia/Shanghai'),
+            timeZone: z.string().min(1).refine(knownTimeZone, 'not a time zone this runtime knows (an IANA name such as Asia/Shanghai)').default('Asia/Shanghai'),
             /** @-mentions for robot messages to this target. */
             mentions: mentionsConfig
               .extend({

@@ -4,7 +4,6 @@ import { fenceOf, type JobOf, type NewJob } from '../domain/jobs.js';
 import type { DeliveryRow } from '../domain/records.js';
 import type { Store, Tx } from '../store/types.js';
 import type { ChannelDescriptor } from './channels/descriptor.js';
-import { settleJobs } from './job-writes.js';
 import type { Runtime } from './runtime.js';
 import { work } from './unit-of-work.js';
 
@@ -46,10 +45,11 @@ export async function parkBehindHead(rt: Runtime, jobs: SendJob[], waitingReason
 }
 
 /**
- * The head's turn, its slot near: when it waited for that slot (`held`), folds the messages parked behind it into a
- * digest job that takes over the slot (where the destination allows digests; `sameAlertOnly`: an urgent message going out of turn takes only the
- * firing message of the alert it resolves), or hands the slot to an older parked job. True: the head's own send is
- * not made here (it went into the digest, or it parked behind the older job).
+ * The head's turn, its slot near: when it waited for that slot (`held`) or what waits behind it has waited long, folds
+ * the messages parked behind it into a digest job that takes over the slot (where the destination allows digests;
+ * `sameAlertOnly`: an urgent message going out of turn takes only the firing message of the alert it resolves), or
+ * hands the slot to an older parked job. True: the head's own send is not made here (it went into the digest, or it
+ * parked behind the older job).
  */
 export async function takeTurn(
   rt: Runtime,
@@ -68,62 +68,79 @@ export async function takeTurn(
     const waiting = (await tx.waitingJobs(channel, destination, FOLD_LOOK, sameAlertOnly)).filter(
       (j): j is SendJob => j.kind === 'send' && j.id !== head.id && (j.state === 'parked' || j.slotAt !== null || j.runAt <= tx.now),
     );
-    const parked = waiting.filter((j) => j.state === 'parked');
     if (waiting.length === 0) return null;
-    const mine = head.payload.item;
+    const parked = waiting.filter((j) => j.state === 'parked');
+    const canFold = (j: SendJob) => j.payload.item !== undefined && !j.payload.digest && !j.payload.alone && j.sendStartedAt === null;
+    // Order: the oldest message that cannot go in a digest is overtaken by none (a digest goes after it).
+    const firstSeparate = parked.find((j) => !canFold(j));
+    if (!sameAlertOnly && firstSeparate && firstSeparate.id < head.id) return handOver(tx, head, firstSeparate, held);
     // Folded when the head waited for its slot (the quota was spent), when what waits behind it has waited long (a
     // backlog behind the quota), or for an urgent message going out of turn. Otherwise — a burst the quota has room
     // for, waiting only behind the call before it — messages go one by one, each as itself.
     const backlog = parked.length > 0 && Math.min(...parked.map((j) => j.payload.dueAt)) <= tx.now - DIGEST_AFTER_MS;
-    const foldable = digest !== null && mine !== undefined && own.length === 1 && !own[0]!.ambiguous && (held !== null || backlog || sameAlertOnly);
-    if (foldable) {
-      const group = mine.alert?.group;
+    if (digest !== null && canFold(head) && own.length === 1 && !own[0]!.ambiguous && (held !== null || backlog || sameAlertOnly)) {
+      const group = head.payload.item!.alert?.group;
       const candidates = (sameAlertOnly ? waiting : parked).filter(
-        (j) => j.payload.item && !j.payload.digest && j.sendStartedAt === null && (!sameAlertOnly || (group !== undefined && j.payload.item.alert?.group === group)),
+        (j) => canFold(j) && (!firstSeparate || j.id < firstSeparate.id) && (!sameAlertOnly || (group !== undefined && j.payload.item!.alert?.group === group)),
       );
-      const folded = candidates.length ? await fold(tx, head, own[0]!, candidates, held) : null;
-      if (folded) return folded;
+      if (candidates.length && (await fold(tx, head, own[0]!, candidates, held, digest.keywords))) return 'folded';
     }
     if (sameAlertOnly) return null;
     // Order: an older message waited behind this one's slot (it parked while this job was due): it goes first.
     const oldest = parked[0];
-    if (!oldest || oldest.id >= head.id) return null;
-    await tx.unpark(oldest.id, tx.now, held);
-    await tx.park([head.id]);
-    return 'handed over';
+    return oldest && oldest.id < head.id ? handOver(tx, head, oldest, held) : null;
   });
   if (outcome) rt.wake();
   return outcome !== null;
 }
 
+/** The head's slot goes to an older parked job; the head parks behind it. */
+async function handOver(tx: Tx, head: SendJob, older: SendJob, held: number | null): Promise<'handed over'> {
+  await tx.unpark(older.id, tx.now, held);
+  await tx.park([head.id]);
+  return 'handed over';
+}
+
 /**
  * One digest job for the head's message and as many parked messages as fit (oldest first), holding the head's slot.
- * A message whose earlier send may have arrived (its answer was lost) is never folded: it is sent again as itself,
- * with its own msgUuid, so that DingTalk can drop the duplicate.
+ * The folded jobs are kept, with their messages, until the digest has gone: if DingTalk refuses it, each is sent alone
+ * (unfoldDigest). A message whose earlier send may have arrived (its answer was lost) is never folded: it is sent
+ * again as itself, with its own msgUuid, so that DingTalk can drop the duplicate.
  */
-async function fold(tx: Tx, head: SendJob, own: DeliveryRow, candidates: SendJob[], held: number | null): Promise<'folded' | null> {
-  const theirs = await tx.deliveries({ jobIds: candidates.map((j) => j.id), statuses: ['queued'] });
-  const byJob = new Map(candidates.map((j) => [j.id, j]));
-  const items: (CarriedItem & { jobId: string })[] = [
-    { ...head.payload.item!, deliveryId: own.id, jobId: head.id },
-    ...theirs.filter((x) => !x.ambiguous).map((x) => ({ ...byJob.get(x.jobId)!.payload.item!, deliveryId: x.id, jobId: x.jobId })),
-  ].sort((a, b) => (a.jobId < b.jobId ? -1 : 1));
-  if (items.length < 2) return null;
-  const chosen = packDigest(items);
-  const taken = new Set(await tx.takeWaiting([...new Set(chosen.map((i) => i.jobId).filter((id) => id !== head.id))]));
-  const carried = chosen.filter((i) => i.jobId === head.id || taken.has(i.jobId));
-  if (carried.length < 2) return null;
+async function fold(tx: Tx, head: SendJob, own: DeliveryRow, candidates: SendJob[], held: number | null, keywords: string[]): Promise<boolean> {
+  const theirs = (await tx.deliveries({ jobIds: candidates.map((j) => j.id), statuses: ['queued'] })).filter((x) => !x.ambiguous);
+  const byJob = new Map([head, ...candidates].map((j) => [j.id, j]));
+  const carriedItem = (job: SendJob, deliveryId: string): CarriedItem => ({
+    ...job.payload.item!,
+    deliveryId,
+    jobId: job.id,
+    dueAt: job.payload.dueAt,
+    ...(job.payload.urgent ? { urgent: true } : {}),
+  });
+  const items = [carriedItem(head, own.id), ...theirs.map((x) => carriedItem(byJob.get(x.jobId)!, x.id))].sort((a, b) => (a.jobId < b.jobId ? -1 : 1));
+  if (items.length < 2) return false;
+  const chosen = packDigest(items, keywords);
+  // One message alone (the others did not fit with it): no digest; the head goes as itself.
+  if (chosen.length < 2) return false;
   const id = newId('job');
+  // The others are folded only if nobody claimed them meanwhile; the head (ours, leased) only once there are others.
+  const folded = new Set(await tx.foldInto([...new Set(chosen.map((i) => i.jobId).filter((j) => j !== head.id))], id));
+  const withHead = chosen.some((i) => i.jobId === head.id);
+  const carried = chosen.filter((i) => folded.has(i.jobId) || (withHead && i.jobId === head.id));
+  if (carried.length < 2) {
+    // Claimed from under us: they go back to waiting as they were, and the head goes as itself.
+    await tx.unfold(id, tx.now);
+    await tx.park([...folded]);
+    return false;
+  }
+  if (withHead) {
+    await tx.park([head.id]);
+    await tx.foldInto([head.id], id);
+  }
   const moved = new Set((await tx.patch(carried.map((i) => i.deliveryId), { jobId: id, digestId: id }, ['queued'])).map((x) => x.id));
-  const inDigest = carried.filter((i) => moved.has(i.deliveryId)).map(({ jobId: _, ...item }) => item);
-  const left = items.filter((i) => !chosen.includes(i));
   const content: DigestContent = {
-    items: inDigest,
-    more: {
-      count: left.length,
-      firing: left.filter((i) => i.alert?.status === 'firing').length,
-      resolved: left.filter((i) => i.alert?.status === 'resolved').length,
-    },
+    items: carried.filter((i) => moved.has(i.deliveryId)),
+    more: counted(items.filter((i) => !chosen.includes(i))),
   };
   const job: NewJob = {
     id,
@@ -134,13 +151,38 @@ async function fold(tx: Tx, head: SendJob, own: DeliveryRow, candidates: SendJob
     mergeKey: null,
     runAt: tx.now,
     slotAt: held,
-    payload: { body: head.payload.body, dueAt: Math.min(head.payload.dueAt, ...candidates.filter((j) => taken.has(j.id)).map((j) => j.payload.dueAt)), digest: content },
+    // Tried until the youngest message's deadline; each older one gives up at its own (send.ts).
+    payload: { body: head.payload.body, dueAt: Math.max(...carried.map((i) => i.dueAt)), digest: content },
   };
   await tx.addJobs([job]);
-  // The head's own message went into the digest (or, not chosen, waits for the next one).
-  if (moved.has(own.id)) await settleJobs(tx, [head.id], tx.now);
-  else await tx.park([head.id]);
-  return 'folded';
+  // Not chosen (it did not fit), the head waits for the next digest.
+  if (!withHead) await tx.park([head.id]);
+  return true;
+}
+
+const counted = (items: CarriedItem[]) => ({
+  count: items.length,
+  firing: items.filter((i) => i.alert?.status === 'firing').length,
+  resolved: items.filter((i) => i.alert?.status === 'resolved').length,
+});
+
+/**
+ * DingTalk refused a digest for good (and surely did not take it): each message it carried goes back to its own job
+ * and is sent alone, with its own msgUuid and its own deadline, never folded again.
+ */
+export async function unfoldDigest(tx: Tx, digest: SendJob, reason: string): Promise<void> {
+  const jobs = await tx.unfold(digest.id, tx.now);
+  for (const j of jobs) if (j.kind === 'send') await tx.updatePayload(j.id, { ...j.payload, alone: true });
+  const home = new Map((digest.payload.digest?.items ?? []).map((i) => [i.deliveryId, i.jobId]));
+  const live = await tx.deliveries({ jobIds: [digest.id], statuses: ['queued', 'sending'] });
+  const why = `the digest it was in was refused (${reason}); sent alone`;
+  for (const x of live) {
+    const jobId = home.get(x.id);
+    if (!jobId) continue;
+    if (x.status === 'sending') await tx.move([x.id], 'retryLater', { reason: why, jobId, digestId: null });
+    else await tx.patch([x.id], { reason: why, jobId, digestId: null }, ['queued']);
+  }
+  await tx.complete([digest.id]);
 }
 
 /**

@@ -224,7 +224,7 @@ export class Dispatcher {
 
   /**
    * Parked jobs whose head is gone without unparking them (its process died between the two writes, or a store
-   * error): every destination with parked jobs is looked at now and then.
+   * error): every destination with parked jobs is looked at now and then; folded jobs whose digest is gone are removed.
    */
   private lastSweep = 0;
   private async sweep(): Promise<void> {
@@ -233,6 +233,8 @@ export class Dispatcher {
     this.lastSweep = now;
     try {
       for (const q of await this.rt.store.parkedDestinations()) await this.promote(q.channel, q.destination);
+      // Messages folded into a digest that settled another way (every one of them recalled) are done.
+      await this.rt.store.collectFolded();
     } catch (err) {
       this.rt.log.warn({ err }, 'looking for parked jobs failed');
     }

@@ -9,7 +9,7 @@ import { CHANNEL_DESCRIPTORS, type ChannelDescriptor } from './channels/index.js
 import type { SendAnswer } from './channels/descriptor.js';
 import { nextShanghaiMidnight } from './day.js';
 import { describe } from './describe.js';
-import { parkBehindHead, takeTurn } from './destination-queue.js';
+import { parkBehindHead, takeTurn, unfoldDigest } from './destination-queue.js';
 import { renderDigest } from '../domain/digest.js';
 import { moveToNewJob, recallIfRequested, settleJobs } from './job-writes.js';
 import { LeaseTooShort, PaceDeferral, WAIT_IN_HANDLER_MS, withTickets } from './pacing-context.js';
@@ -181,6 +181,8 @@ export async function runSend(ctx: JobContext, jobs: SendJob[]): Promise<void> {
     if (ok.length && d.tracking) await tx.addJobs([trackJob(first, ok, answer, body, tx.now, rt.config.tracking.firstCheckMs)]);
     await recallIfRequested(tx, destination, ok);
     await settleJobs(tx, jobIds, tx.now);
+    // The messages folded into a digest that went are done.
+    if (digest) await tx.dropFolded(first.id);
   });
 }
 
@@ -194,7 +196,7 @@ async function holdSlot(rt: JobContext['rt'], d: ChannelDescriptor, jobs: SendJo
 }
 
 /** An urgent message, or a digest carrying one: it may use the slots a destination keeps in reserve. */
-const isUrgent = (j: SendJob) => j.payload.item?.urgent === true || (j.payload.digest?.items.some((i) => i.urgent) ?? false);
+const isUrgent = (j: SendJob) => j.payload.urgent === true || (j.payload.digest?.items.some((i) => i.urgent) ?? false);
 
 const like = (j: SendJob) => ({ channel: j.channel as Channel, destination: j.destination!, mergeKey: j.mergeKey });
 
@@ -226,7 +228,8 @@ async function settleLostAnswers(tx: Tx, d: ChannelDescriptor, lost: DeliveryRow
 }
 
 /** The call failed: by DingTalk's error class, per job (each keeps its own deadline). */
-async function failed(ctx: JobContext, d: ChannelDescriptor, jobs: SendJob[], started: DeliveryRow[], err: unknown, attempts: AttemptRecord[]): Promise<void> {
+async function failed(ctx: JobContext, d: ChannelDescriptor, jobs: SendJob[], sent: DeliveryRow[], err: unknown, attempts: AttemptRecord[]): Promise<void> {
+  let started = sent;
   const { rt } = ctx;
   const cfg = rt.config.delivery;
   const now = rt.now();
@@ -253,6 +256,20 @@ async function failed(ctx: JobContext, d: ChannelDescriptor, jobs: SendJob[], st
       return 'reported';
     }
     if (!ambiguous && d.release) await d.release(tx, rt, destination, started);
+    // A digest DingTalk surely did not take, refused for good or out of time: each message goes on alone instead, with
+    // its own msgUuid and deadline (a young one is not given up at an old one's deadline).
+    const digest = jobs[0]!.payload.digest;
+    if (digest && !ambiguous && permanent) {
+      await unfoldDigest(tx, jobs[0]!, reason);
+      return 'unfolded';
+    }
+    // A digest keeps each message's own deadline: those past it give up, the others are sent again (with the digest's
+    // msgUuid: if the first call did arrive, DingTalk drops the resend, and nothing shows twice).
+    const expired = digest ? digest.items.filter((i) => now + delay >= i.dueAt + cfg.giveUpAfterMs).map((i) => i.deliveryId) : [];
+    if (expired.length) {
+      await tx.move(expired, 'sendFailed', { reason: `gave up (its own deadline passed while its digest was retried); last error: ${reason}${ambiguous ? '; it may have arrived' : ''}` });
+      started = started.filter((x) => !expired.includes(x.id));
+    }
     if (permanent) {
       await tx.move(ids(await tx.deliveries({ jobIds: ids(jobs), statuses: ['queued', 'sending'] })), 'sendFailed', { reason });
       await tx.kill(ids(jobs), reason);
@@ -277,6 +294,7 @@ async function failed(ctx: JobContext, d: ChannelDescriptor, jobs: SendJob[], st
     }
     return giveUp.length ? 'gave up' : 'retrying';
   });
+  if (outcome === 'unfolded') rt.wake();
   if (outcome === 'retrying') rt.log.debug({ ...where, reason, retryInMs: Math.round(delay) }, 'send failed; retrying');
   else rt.log.warn({ ...where, reason, outcome }, 'delivery failed');
 }

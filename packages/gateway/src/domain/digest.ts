@@ -17,9 +17,9 @@ export interface DigestItem {
   timeZone: string;
   /** For alerts: counted as firing/resolved, and a group that fired and resolved while waiting is shown once. */
   alert?: { status: 'firing' | 'resolved'; group: string };
-  /** Critical or resolved alerts, urgent pushes: may use the part of the quota kept in reserve. */
-  urgent: boolean;
   mentions?: { mobiles: string[]; userIds: string[]; all: boolean };
+  /** The message's link (a link message's target, a card's button, the first link of a markdown text): kept in the digest. */
+  link?: string;
 }
 
 /** What the accepting side knows about a message beyond its body (drop-in endpoints fill it in). */
@@ -34,7 +34,14 @@ export interface DigestHints {
   excerpt?: string;
 }
 
-export type CarriedItem = DigestItem & { deliveryId: string };
+/**
+ * An item a digest carries: whose delivery it is, the job it came from (it goes back there if the digest is refused),
+ * and whether it was urgent (then so is the digest).
+ */
+export type CarriedItem = DigestItem & { deliveryId: string; jobId: string; urgent?: boolean; /** Its own give-up time counts from here. */ dueAt: number };
+
+/** Critical or resolved alerts, urgent pushes: may use the part of a robot's minute kept in reserve. */
+export const isUrgent = (hints: DigestHints) => hints.urgent === true || hints.alert?.status === 'resolved';
 
 /** A digest job's payload: the items it carries, and what still waited behind it when it was put together. */
 export interface DigestContent {
@@ -64,12 +71,26 @@ const firstLine = (text: string, skip: string) =>
     .map(plain)
     .find((l) => l !== '' && l !== plain(skip) && !/^@[\d\w]+(\s+@[\d\w]+)*$/.test(l)) ?? '';
 
-/** The item of a robot body, whatever its type (raw bodies included). */
+const firstHttpLink = (text: string) => /\]\((https?:\/\/[^)\s]+)\)/.exec(text)?.[1] ?? /(https?:\/\/[^\s<>()\]]+)/.exec(text)?.[1];
+
+/**
+ * Whether a robot body may be folded into a digest: an action card with several buttons is a choice to make, and a
+ * feed card a list of links — neither survives as one line.
+ */
+export function foldable(body: RobotBody): boolean {
+  const b = body as Record<string, Record<string, unknown> | undefined>;
+  if (body.msgtype === 'feedCard') return false;
+  if (body.msgtype === 'actionCard' && Array.isArray(b.actionCard?.btns) && (b.actionCard.btns as unknown[]).length > 1) return false;
+  return ['text', 'markdown', 'link', 'actionCard'].includes(body.msgtype);
+}
+
+/** The item of a robot body that may be folded (see foldable). */
 export function digestItemOf(body: RobotBody, hints: DigestHints, at: number): DigestItem {
   const b = body as Record<string, Record<string, unknown> | undefined>;
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
   let title = '';
   let excerpt = '';
+  let link: string | undefined;
   switch (body.msgtype) {
     case 'text':
       title = firstLine(str(b.text?.content), '');
@@ -78,19 +99,18 @@ export function digestItemOf(body: RobotBody, hints: DigestHints, at: number): D
     case 'markdown':
       title = str(b.markdown?.title);
       excerpt = firstLine(str(b.markdown?.text), title);
+      link = firstHttpLink(str(b.markdown?.text));
       break;
     case 'link':
       title = str(b.link?.title);
       excerpt = firstLine(str(b.link?.text), title);
+      link = str(b.link?.messageUrl) || undefined;
       break;
-    case 'actionCard':
+    case 'actionCard': {
       title = str(b.actionCard?.title);
       excerpt = firstLine(str(b.actionCard?.text), title);
-      break;
-    case 'feedCard': {
-      const links = (b.feedCard?.links as unknown as { title?: string }[] | undefined) ?? [];
-      title = str(links[0]?.title);
-      excerpt = links.length > 1 ? `+${links.length - 1}` : '';
+      const btns = b.actionCard?.btns as unknown as { actionURL?: string }[] | undefined;
+      link = str(b.actionCard?.singleURL) || str(btns?.[0]?.actionURL) || firstHttpLink(str(b.actionCard?.text));
       break;
     }
     default:
@@ -106,13 +126,25 @@ export function digestItemOf(body: RobotBody, hints: DigestHints, at: number): D
     at,
     timeZone: hints.timeZone ?? 'Asia/Shanghai',
     ...(hints.alert ? { alert: hints.alert } : {}),
-    urgent: hints.urgent === true || hints.alert?.status === 'resolved',
     ...(mentions ? { mentions } : {}),
+    ...(link && /^(https?|dingtalk):/i.test(link) && !/[\s()]/.test(link) ? { link } : {}),
   };
 }
 
+/** Whether `timeZone` is one this runtime knows (an IANA name). */
+export function knownTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const clock = (at: number, timeZone: string) =>
-  new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }).format(new Date(at));
+  new Intl.DateTimeFormat('en-GB', { timeZone: knownTimeZone(timeZone) ? timeZone : 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }).format(
+    new Date(at),
+  );
 
 /** One line per item, or per alert group that fired and resolved while waiting (shown once, as both). */
 interface Line {
@@ -145,7 +177,8 @@ function linesOf(items: CarriedItem[]): Line[] {
       return { items: line, newest: last.at, text: `- ${clock(last.at, tz)} 🔥→✅ **${name}** 已恢复 (fired ${clock(first.at, tz)})${first.excerpt ? ` ${first.excerpt}` : ''}` };
     }
     const mark = first.alert ? (first.alert.status === 'resolved' ? '✅ ' : '🔥 ') : '';
-    return { items: line, newest: first.at, text: `- ${clock(first.at, tz)} ${mark}**${first.title}**${first.excerpt ? ` ${first.excerpt}` : ''}` };
+    const name = first.link ? `[${first.title.replace(/[[\]]/g, '')}](${first.link})` : first.title;
+    return { items: line, newest: first.at, text: `- ${clock(first.at, tz)} ${mark}**${name}**${first.excerpt ? ` ${first.excerpt}` : ''}` };
   });
 }
 
@@ -162,7 +195,7 @@ function tally(n: number, c: { firing: number; resolved: number }): string {
 /** The digest's robot body: counts in the title, newest first, the remainder counted, everyone mentioned named. */
 export function renderDigest(content: DigestContent, keywords: string[]): RobotBody {
   const { items, more } = content;
-  const title = chars(`📋 ${tally(items.length, counts(items))} 消息汇总`, LIMITS.title);
+  const title = chars(`📋 消息汇总: ${tally(items.length, counts(items))}`, LIMITS.title);
   const lines = linesOf(items).sort((a, b) => b.newest - a.newest);
   const mobiles = [...new Set(items.flatMap((i) => i.mentions?.mobiles ?? []))];
   const userIds = [...new Set(items.flatMap((i) => i.mentions?.userIds ?? []))];
@@ -185,28 +218,33 @@ export function renderDigest(content: DigestContent, keywords: string[]): RobotB
   };
 }
 
-/** Room kept for the title, the header, the last line, keywords and mentions. */
-const FRAME_CHARS = 600;
-const FRAME_BYTES = 2_400;
+/** DingTalk's limits on a robot message's @-mentions (atUserIds; atMobiles held to the same). */
+const MAX_MENTIONS = LIMITS.atUserIds;
 
 /**
- * Which of `items` (oldest first) one digest carries: whole lines, oldest first, while they fit under DingTalk's
- * markdown limit (characters) and robot body cap (bytes); at least one. An alert's resolution travels with its firing.
+ * Which of `items` (oldest first) one digest carries: whole lines, oldest first, while the rendered digest stays within
+ * DingTalk's limits — 5 000 characters of markdown, 20 000 bytes of body (as JSON, escapes counted), 50 @-mentioned
+ * userids and mobiles — with room for the last line; at least the first line. An alert's resolution travels with its
+ * firing.
  */
-export function packDigest<T extends CarriedItem>(items: T[]): T[] {
-  let used = 0;
-  let bytes = 0;
+export function packDigest<T extends CarriedItem>(items: T[], keywords: string[]): T[] {
+  const room = { count: items.length, firing: items.length, resolved: items.length };
   const taken: T[] = [];
   for (const line of linesOf(items)) {
-    const c = [...line.text].length + 1;
-    const b = Buffer.byteLength(line.text) + 8;
-    if (taken.length > 0 && (used + c > LIMITS.markdownText - FRAME_CHARS || bytes + b > LIMITS.robotBodyBytes - FRAME_BYTES)) break;
-    used += c;
-    bytes += b;
+    const next = [...taken, ...(line.items as T[])];
+    if (taken.length > 0 && !digestFits(renderDigest({ items: next, more: room }, keywords))) break;
     taken.push(...(line.items as T[]));
   }
   return taken;
 }
 
-/** Whether a rendered digest is within DingTalk's limits (a check on the packing, not a second packing). */
-export const digestFits = (body: RobotBody) => robotBodyBytes(body) <= LIMITS.robotBodyBytes && [...(body.markdown as { text: string }).text].length <= LIMITS.markdownText;
+/** Whether a rendered digest is within DingTalk's limits. */
+export function digestFits(body: RobotBody): boolean {
+  const at = body.at;
+  return (
+    robotBodyBytes(body) <= LIMITS.robotBodyBytes &&
+    [...(body.markdown as { text: string }).text].length <= LIMITS.markdownText &&
+    (at?.atUserIds?.length ?? 0) <= MAX_MENTIONS &&
+    (at?.atMobiles?.length ?? 0) <= MAX_MENTIONS
+  );
+}

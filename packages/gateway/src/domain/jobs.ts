@@ -16,6 +16,10 @@ export interface SendPayload {
   item?: DigestItem;
   /** A digest: the messages it carries (its body is rendered from those still to send when it goes). */
   digest?: DigestContent;
+  /** May use the slots a destination keeps in reserve (a resolved or critical alert, an urgent push). */
+  urgent?: boolean;
+  /** Never folded into a digest again (a digest it was in was refused: it goes as itself). */
+  alone?: boolean;
 }
 
 /** Resolves mobiles to userids, handing each resolved batch to a new send job as soon as it is complete. */
@@ -78,10 +82,11 @@ export const JOB_KINDS = ['send', 'resolve', 'track', 'recall', 'callback'] as c
 
 /**
  * ready: waits for run_at; leased: a worker holds it; parked: waits behind the job holding its destination's next
- * slot, which unparks it or folds it into a digest (dispatch/destination-queue.ts); dead: gave up, kept for an
+ * slot, which unparks it or folds it into a digest (dispatch/destination-queue.ts); folded: its message went into a
+ * digest, kept until the digest has gone (sent alone again if DingTalk refuses the digest); dead: gave up, kept for an
  * operator (dead letter).
  */
-export type JobState = 'ready' | 'leased' | 'parked' | 'dead';
+export type JobState = 'ready' | 'leased' | 'parked' | 'folded' | 'dead';
 
 export type NewJob = JobSpec & {
   id: string;

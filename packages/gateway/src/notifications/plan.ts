@@ -19,7 +19,7 @@ import { AllowList, refusedHost } from '../net/address-policy.js';
 import type { AcceptInput } from '../store/types.js';
 import { invalid, RequestError } from './errors.js';
 import type { NotificationRequest } from './request.js';
-import { type DigestHints, type DigestItem, digestItemOf } from '../domain/digest.js';
+import { type DigestHints, type DigestItem, digestItemOf, foldable, isUrgent } from '../domain/digest.js';
 
 
 function canonical(value: unknown): string {
@@ -103,7 +103,7 @@ export function planNotification(
   const mergeKeyOf = (channel: Channel, destination: string, body: Record<string, unknown>) =>
     hashOf({ channel, destination, body, sender: apiKey.name }, isRaw(message));
   /** Send jobs of one DingTalk call's worth each (BATCH_LIMIT); mobiles first go to a resolve job. */
-  const addJobs = (channel: Channel, destination: string, body: Record<string, unknown>, recipients: Recipient[], item?: DigestItem) => {
+  const addJobs = (channel: Channel, destination: string, body: Record<string, unknown>, recipients: Recipient[], queue?: { item?: DigestItem; urgent: boolean }) => {
     const mergeKey = mergeKeyOf(channel, destination, body);
     const direct = recipients.filter((r) => r.recipientKind !== 'mobile');
     const mobiles = recipients.filter((r) => r.recipientKind === 'mobile');
@@ -113,7 +113,7 @@ export function planNotification(
     const groups: Recipient[][] = [...chunk(people, BATCH_LIMIT[channel]), ...chunk(depts, LIMITS.workNoticeDeptIds), ...(toAll.length ? [toAll] : [])];
     for (const group of groups) {
       const jobId = newId('job');
-      jobs.push({ id: jobId, kind: 'send', notificationId: id, channel, destination, mergeKey, runAt: sendAt, payload: { body, dueAt: sendAt, ...(item ? { item } : {}) } });
+      jobs.push({ id: jobId, kind: 'send', notificationId: id, channel, destination, mergeKey, runAt: sendAt, payload: { body, dueAt: sendAt, ...(queue?.item ? { item: queue.item } : {}), ...(queue?.urgent ? { urgent: true } : {}) } });
       for (const r of group) deliveries.push({ id: newId('dlv'), notificationId: id, channel, destination, jobId, ...r });
     }
     if (mobiles.length) {
@@ -163,8 +163,11 @@ export function planNotification(
       throw new RequestError(403, 'forbidden', `to.robots[${i}]`, `API key "${apiKey.name}" may not use robot "${name}"`);
     const body: RobotBody = isRaw(message) ? (message.raw as RobotBody) : render(() => toRobotBody(message as Message, req.mentions));
     checkRobotBody(robot, body, i);
-    const item = hints.digest === false ? undefined : digestItemOf(body, hints, now);
-    addJobs('robot', robot.name, body as Record<string, unknown>, [{ recipient: name, recipientKind: 'robot', userid: null }], item);
+    // How it waits behind the robot's quota: in a digest when its target allows it and it survives as one line; out of
+    // turn, in the slots kept in reserve, when it is urgent (either way).
+    const item = hints.digest === false || !foldable(body) ? undefined : digestItemOf(body, hints, now);
+    const urgent = isUrgent(hints);
+    addJobs('robot', robot.name, body as Record<string, unknown>, [{ recipient: name, recipientKind: 'robot', userid: null }], { ...(item ? { item } : {}), urgent });
   });
 
   return {

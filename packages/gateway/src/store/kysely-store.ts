@@ -406,6 +406,15 @@ export abstract class KyselyStore implements Store {
     return row ? Number(row.runAt) : null;
   }
 
+  async collectFolded(): Promise<number> {
+    const res = await this.db
+      .deleteFrom('jobs')
+      .where('state', '=', 'folded')
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('jobs as digest').select('digest.id').whereRef('digest.id', '=', 'jobs.foldedInto'))))
+      .executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+
   async parkedDestinations(): Promise<{ channel: string; destination: string }[]> {
     const rows = await this.db.selectFrom('jobs').select(['channel', 'destination']).distinct().where('state', '=', 'parked').execute();
     return rows.filter((r) => r.channel !== null && r.destination !== null) as { channel: string; destination: string }[];
@@ -416,7 +425,7 @@ export abstract class KyselyStore implements Store {
       .selectFrom('jobs')
       .select((eb) => [eb.fn.countAll<number>().as('depth'), eb.fn.min<number>('createdAt').as('oldest')])
       .where('kind', 'in', ['send', 'resolve'])
-      .where('state', '!=', 'dead')
+      .where('state', 'not in', ['dead', 'folded'])
       .executeTakeFirst();
     const dead = await this.db
       .selectFrom('jobs')
@@ -463,7 +472,11 @@ async function readDeliveries(db: Kysely<Database>, q: DeliveryQuery): Promise<D
 
 async function readJobs(db: Kysely<Database>, q: JobQuery): Promise<JobRow[]> {
   let query = db.selectFrom('jobs').selectAll('jobs').orderBy('jobs.createdAt').orderBy('jobs.id');
-  if (q.notificationId) query = query.where('jobs.notificationId', '=', q.notificationId);
+  // A notification's jobs, and the jobs that carry its deliveries (a digest, a call shared with other notifications).
+  if (q.notificationId) {
+    const id = q.notificationId;
+    query = query.where((eb) => eb.or([eb('jobs.notificationId', '=', id), eb('jobs.id', 'in', eb.selectFrom('deliveries').select('deliveries.jobId').where('deliveries.notificationId', '=', id))]));
+  }
   if (q.kinds) query = query.where('jobs.kind', 'in', q.kinds);
   if (q.states) query = query.where('jobs.state', 'in', q.states);
   if (q.ids) query = query.where('jobs.id', 'in', q.ids.length ? q.ids : ['']);
@@ -681,13 +694,34 @@ class KyselyTx implements Tx {
     return rows.map(toJob);
   }
 
-  async takeWaiting(jobIds: string[]): Promise<string[]> {
+  async foldInto(jobIds: string[], digestId: string): Promise<string[]> {
     const out: string[] = [];
     for (const part of chunks(jobIds)) {
-      const rows = await this.trx.deleteFrom('jobs').where('id', 'in', part).where('state', 'in', ['parked', 'ready']).returning('id').execute();
+      const rows = await this.trx
+        .updateTable('jobs')
+        .set({ state: 'folded', foldedInto: digestId, leaseOwner: null, leaseUntil: null, slotAt: null, slotKey: null })
+        .where('id', 'in', part)
+        .where('state', 'in', ['parked', 'ready'])
+        .returning('id')
+        .execute();
       out.push(...rows.map((r) => r.id));
     }
     return out;
+  }
+
+  async unfold(digestId: string, runAt: number): Promise<JobRow[]> {
+    const rows = await this.trx
+      .updateTable('jobs')
+      .set({ state: 'ready', foldedInto: null, runAt })
+      .where('foldedInto', '=', digestId)
+      .where('state', '=', 'folded')
+      .returningAll()
+      .execute();
+    return rows.map(toJob);
+  }
+
+  async dropFolded(digestId: string): Promise<void> {
+    await this.trx.deleteFrom('jobs').where('foldedInto', '=', digestId).where('state', '=', 'folded').execute();
   }
 
   async unpark(jobId: string, runAt: number, slotAt: number | null): Promise<boolean> {

@@ -28,7 +28,7 @@ export function queuedArrivals(inputs: AcceptInput[]): Arrival[] {
           WAITS_IN_QUEUE[j.channel] &&
           j.destination !== null &&
           j.runAt <= input.notification.createdAt &&
-          !j.payload.item?.urgent,
+          !j.payload.urgent,
       )
       .map((j) => ({ jobId: j.id, channel: j.channel!, destination: j.destination!, now: input.notification.createdAt })),
   );

@@ -61,6 +61,8 @@ export interface JobsTable {
   slotAt: number | null;
   slotKey: string | null;
   deadAt: number | null;
+  /** The digest job a folded job's message went into (state 'folded'). */
+  foldedInto?: string | null;
 }
 
 export interface AttemptsTable {

@@ -100,10 +100,14 @@ export interface Tx {
   /** Parked jobs of the destination (with `alsoReady`, jobs waiting in the queue too), oldest first. */
   waitingJobs(channel: string, destination: string, limit: number, alsoReady?: boolean): Promise<JobRow[]>;
   /**
-   * Removes the jobs among `jobIds` that still wait (parked, or ready and not claimed by anyone): their deliveries are
-   * carried by another job. Answers those removed.
+   * The jobs among `jobIds` that still wait (parked, or ready and not claimed by anyone) are folded into the digest job
+   * `digestId` (kept, with their messages, until it has gone). Answers those folded.
    */
-  takeWaiting(jobIds: string[]): Promise<string[]>;
+  foldInto(jobIds: string[], digestId: string): Promise<string[]>;
+  /** The jobs folded into a digest back to ready at `runAt` (DingTalk refused the digest): answers them. */
+  unfold(digestId: string, runAt: number): Promise<JobRow[]>;
+  /** The digest went: the jobs folded into it are done. */
+  dropFolded(digestId: string): Promise<void>;
   /** A parked job back to ready at `runAt`, holding `slotAt` when given; false when it was no longer parked. */
   unpark(jobId: string, runAt: number, slotAt: number | null): Promise<boolean>;
   /** Pacing windows by key (JSON state), locked for this unit of work. */
@@ -143,6 +147,8 @@ export interface Store {
   /** A write that proves the store accepts writes now (readiness). */
   probe(): Promise<void>;
   queueStats(now: number): Promise<{ depth: number; oldestAgeMs: number; dead: number }>;
+  /** Folded jobs whose digest is gone (it settled another way: every message recalled): deleted; answers how many. */
+  collectFolded(): Promise<number>;
   /** Destinations with jobs parked behind their head (a sweep unparks those whose head is gone). */
   parkedDestinations(): Promise<{ channel: string; destination: string }[]>;
   /** When the earliest job waiting in the queue is due (null: none waits). */
