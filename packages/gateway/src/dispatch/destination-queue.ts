@@ -186,6 +186,20 @@ export async function unfoldDigest(tx: Tx, digest: SendJob, reason: string): Pro
 }
 
 /**
+ * Messages of a digest that give up (their own deadline passed while it was retried) go back to their own jobs, which
+ * are kept as dead letters: shown on their notifications, and an operator's retry sends each alone.
+ */
+export async function giveUpFolded(tx: Tx, items: CarriedItem[], reason: string): Promise<void> {
+  for (const item of items) {
+    const moved = await tx.move([item.deliveryId], 'sendFailed', { reason, jobId: item.jobId, digestId: null });
+    if (moved.length === 0) continue;
+    const [home] = await tx.jobs({ ids: [item.jobId] });
+    if (home?.kind === 'send') await tx.updatePayload(home.id, { ...home.payload, alone: true });
+    await tx.kill([item.jobId], reason);
+  }
+}
+
+/**
  * The destination's head is gone (it sent, failed, or is waiting out a backoff): the oldest parked job becomes the
  * next one. Does nothing while a head remains. True when a job was unparked.
  */

@@ -9,7 +9,7 @@ import { CHANNEL_DESCRIPTORS, type ChannelDescriptor } from './channels/index.js
 import type { SendAnswer } from './channels/descriptor.js';
 import { nextShanghaiMidnight } from './day.js';
 import { describe } from './describe.js';
-import { parkBehindHead, takeTurn, unfoldDigest } from './destination-queue.js';
+import { giveUpFolded, parkBehindHead, takeTurn, unfoldDigest } from './destination-queue.js';
 import { renderDigest } from '../domain/digest.js';
 import { moveToNewJob, recallIfRequested, settleJobs } from './job-writes.js';
 import { LeaseTooShort, PaceDeferral, WAIT_IN_HANDLER_MS, withTickets } from './pacing-context.js';
@@ -265,10 +265,15 @@ async function failed(ctx: JobContext, d: ChannelDescriptor, jobs: SendJob[], se
     }
     // A digest keeps each message's own deadline: those past it give up, the others are sent again (with the digest's
     // msgUuid: if the first call did arrive, DingTalk drops the resend, and nothing shows twice).
-    const expired = digest ? digest.items.filter((i) => now + delay >= i.dueAt + cfg.giveUpAfterMs).map((i) => i.deliveryId) : [];
+    const expired = digest ? digest.items.filter((i) => started.some((x) => x.id === i.deliveryId) && now + delay >= i.dueAt + cfg.giveUpAfterMs) : [];
     if (expired.length) {
-      await tx.move(expired, 'sendFailed', { reason: `gave up (its own deadline passed while its digest was retried); last error: ${reason}${ambiguous ? '; it may have arrived' : ''}` });
-      started = started.filter((x) => !expired.includes(x.id));
+      await giveUpFolded(tx, expired, `gave up (its own deadline passed while its digest was retried); last error: ${reason}${ambiguous ? '; it may have arrived' : ''}`);
+      started = started.filter((x) => !expired.some((i) => i.deliveryId === x.id));
+      // Nothing left to carry: the digest is done (each message has its own dead letter).
+      if (started.length === 0) {
+        await settleJobs(tx, ids(jobs), now);
+        return 'gave up';
+      }
     }
     if (permanent) {
       await tx.move(ids(await tx.deliveries({ jobIds: ids(jobs), statuses: ['queued', 'sending'] })), 'sendFailed', { reason });

@@ -25,8 +25,9 @@ export async function retryDeadLetters(store: Store, notificationId: string, now
   });
 }
 
-/** Sends give up a fixed time after they were due: a retried one counts from now. */
+/** Sends give up a fixed time after they were due: a retried one counts from now (each message of a digest too). */
 function freshDeadline(job: JobRow, now: number): unknown {
+  if (job.kind === 'send' && job.payload.digest) return { ...job.payload, dueAt: now, digest: { ...job.payload.digest, items: job.payload.digest.items.map((i) => ({ ...i, dueAt: now })) } };
   return job.kind === 'send' || job.kind === 'resolve' ? { ...job.payload, dueAt: now } : job.payload;
 }
 
