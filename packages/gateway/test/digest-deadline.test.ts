@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { text, useGateway } from './helpers.js';
+import { shownIn, showsOnce, text, useGateway } from './helpers.js';
 
 /**
  * a digest job's dueAt is the oldest of what it carries (fold(): Math.min of the dueAts), and a
@@ -32,5 +32,17 @@ describe('a folded message keeps its own give-up deadline', () => {
     const y = (await env.api.get(young)).deliveries![0]!;
     // Before the fix: failed, "gave up after 2 min; last error: HTTP 500 …" — 76 s after the young one was accepted.
     expect(y.status, String(y.reason)).toBe('queued');
+    // DingTalk back: the digest goes on with the young one; the old one, given up, is a dead letter of its own that an
+    // operator's retry sends alone (before the fix: no dead letter, nothing to retry, never sent).
+    await fetch(`${env.emu.url}/_emulator/api/faults`, { method: 'DELETE' });
+    await env.advance(1_000);
+    await expect.poll(async () => (await env.api.get(young)).deliveries![0]!.status, { timeout: 10_000 }).toBe('sent');
+    expect((await env.api.get(old)).deadLetters ?? []).toHaveLength(1);
+    expect(await env.api.retry(old)).toMatchObject({ jobs: 1, deliveries: 1 });
+    await env.advance(62_500);
+    expect((await env.api.waitFor(old, { timeoutMs: 10_000 })).deliveries![0]!.status).toBe('sent');
+    const lines = shownIn(await env.inbox('robots', 'ops'));
+    expect(showsOnce(lines, 'old one')).toBe(true);
+    expect(showsOnce(lines, 'young one')).toBe(true);
   }, 60_000);
 });
