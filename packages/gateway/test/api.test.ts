@@ -131,5 +131,7 @@ describe('HTTP API', () => {
     expect(body.anyOf.map((b: { required: string[] }) => b.required)).toEqual([expect.arrayContaining(['to', 'message']), expect.arrayContaining(['to', 'template'])]);
     expect(JSON.stringify(body)).toContain('"action_card"');
     expect(JSON.stringify(body)).toContain('idempotencyKey');
+    // Every field a delivery may show is documented, the digest it went out in among them.
+    expect(JSON.stringify(doc)).toContain('The digest this delivery went out in');
   });
 });

@@ -22,6 +22,7 @@ const deliverySchema = z.object({
   taskId: z.string().optional(),
   processQueryKey: z.string().optional(),
   recallError: z.string().optional(),
+  digest: z.string().optional().meta({ description: 'The digest this delivery went out in: messages that waited behind a robot quota, sent as one' }),
   updatedAt: z.string(),
 });
 const deadLetterSchema = z.object({

@@ -27,8 +27,8 @@ export interface ChannelDescriptor {
   /**
    * Sends to one destination go out one at a time, in the order this process claimed them (acceptance order), so a
    * burst due at once reaches the group in order. Only where the destination is the group itself (a custom robot):
-   * chats' destination is their app, and serialising every chat of an app would hold all of them up. Per process
-   * only, and a send rescheduled (a retry, a deferral) can be overtaken by the next.
+   * chats' destination is their app, and serialising every chat of an app would hold all of them up. Per process;
+   * across processes and past retries, a queue (`waiting: 'queue'`) keeps the order.
    */
   readonly inOrder: boolean;
   /**
