@@ -1,5 +1,6 @@
-import { Agent, type Dispatcher, type FormData, errors as undiciErrors, request } from 'undici';
+import { type Dispatcher, type FormData, errors as undiciErrors, request } from 'undici';
 import { classify, DingTalkError } from './errors.js';
+import { ProxyError, ProxyRouter, type ProxySetting } from './proxy.js';
 
 /** What the client reports about each call, for metrics and logs; never the URL's query (it carries tokens). */
 export interface CallInfo {
@@ -16,7 +17,13 @@ export interface TransportOptions {
   /** Connections kept open per origin. */
   connections?: number;
   onCall?: (info: CallInfo) => void;
+  /** Used for every request as it is (then `proxy` may not be given); the transport does not close it. */
   dispatcher?: Dispatcher;
+  /**
+   * Calls go through this proxy (`{ url }`), or the one the environment names (`'env'`: HTTPS_PROXY, HTTP_PROXY,
+   * NO_PROXY, read now); absent: straight. Loopback destinations are never proxied.
+   */
+  proxy?: ProxySetting;
 }
 
 export interface RawResponse {
@@ -25,9 +32,12 @@ export interface RawResponse {
   body: unknown;
 }
 
-/** HTTP with keep-alive pooling and timeouts (undici); JSON in, JSON out. */
+/** HTTP with keep-alive pooling and timeouts (undici), through a proxy if one is set; JSON in, JSON out. */
 export class Transport {
+  /** Serves every request: unless one was given, a ProxyRouter (which picks the proxy or the direct agent per request). */
   readonly dispatcher: Dispatcher;
+  /** The proxy calls go through, in words and without its password; undefined: none (or a dispatcher was given). */
+  readonly proxy: string | undefined;
   private readonly timeoutMs: number;
   private readonly onCall: ((info: CallInfo) => void) | undefined;
   private readonly ownsDispatcher: boolean;
@@ -36,9 +46,19 @@ export class Transport {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.onCall = opts.onCall;
     this.ownsDispatcher = !opts.dispatcher;
-    this.dispatcher =
-      opts.dispatcher ??
-      new Agent({ connections: opts.connections ?? 32, keepAliveTimeout: 30_000, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+    if (opts.dispatcher) {
+      if (opts.proxy) throw new TypeError('Transport: give a dispatcher or a proxy, not both');
+      this.dispatcher = opts.dispatcher;
+      this.proxy = undefined;
+      return;
+    }
+    const router = new ProxyRouter({
+      setting: opts.proxy,
+      agent: { connections: opts.connections ?? 32, keepAliveTimeout: 30_000, headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs },
+      timeoutMs: this.timeoutMs,
+    });
+    this.dispatcher = router;
+    this.proxy = router.description;
   }
 
   /**
@@ -76,7 +96,9 @@ export class Transport {
       return { status, headers: res.headers, body };
     } catch (err) {
       if (err instanceof DingTalkError) throw err;
-      this.report(api, init.method, started, status, 'network');
+      this.report(api, init.method, started, status, err instanceof ProxyError ? 'proxy' : 'network');
+      // The tunnel was never opened, so the request was never written: DingTalk saw nothing.
+      if (err instanceof ProxyError) throw new DingTalkError(api, 'proxy', err.message, undefined, { class: 'retry', meaning: 'proxy failure' }, false);
       const timeout = err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError;
       const reason = timeout ? `no answer within ${this.timeoutMs} ms` : networkReason(err);
       // The request may have been written before the connection failed: the send may have happened.

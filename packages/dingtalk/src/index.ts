@@ -11,12 +11,20 @@ export {
 export { type DirectoryCache, MemoryDirectoryCache } from './directory-cache.js';
 export {
   classify,
+  DEFAULT_TODO,
   DingTalkError,
   DingTalkValidationError,
   type ErrorClass,
+  type ErrorFacts,
   type ErrorInfo,
+  type ErrorTodo,
+  egressIpOf,
   NEW_API_ERRORS,
   OAPI_ERRORS,
+  type RobotSecurityAdvice,
+  type RobotSecurityCause,
+  robotSecurityAdvice,
+  whatToDo,
 } from './errors.js';
 export { type CallInfo, Transport, type TransportOptions } from './http.js';
 export { LIMITS } from './messages/limits.js';
@@ -43,6 +51,7 @@ export {
 } from './messages/robot-webhook.js';
 export * from './messages/schemas.js';
 export { splitMarkdown } from './messages/split.js';
+export { isLoopback, ProxyError, ProxyRouter, type ProxyRouterOptions, type ProxySetting, proxyUrlProblem, redactUrl } from './proxy.js';
 export { backoffDelay, DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.js';
 export { RobotClient, type RobotOptions, type RobotSendOptions } from './robot-client.js';
 export { robotSignature, signedWebhookUrl } from './signing.js';

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { classify, DingTalkError, NEW_API_ERRORS, OAPI_ERRORS, RobotClient } from '../src/index.js';
+import {
+  classify,
+  DEFAULT_TODO,
+  DingTalkError,
+  egressIpOf,
+  NEW_API_ERRORS,
+  OAPI_ERRORS,
+  RobotClient,
+  robotSecurityAdvice,
+  whatToDo,
+} from '../src/index.js';
 import { appClient, calls, inject, OPEN_ROBOT_TOKEN, ROBOT_TOKEN, SEND, useEmulator } from './helpers.js';
 
 describe('error table', () => {
@@ -20,6 +30,96 @@ describe('error table', () => {
     for (const info of [...Object.values(OAPI_ERRORS), ...Object.values(NEW_API_ERRORS)]) {
       if (info.class === 'rate_limited') expect(info.waitMs).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('what to do', () => {
+  const CJK = /\p{Script=Han}/u;
+  const entries = [...Object.entries(OAPI_ERRORS), ...Object.entries(NEW_API_ERRORS)];
+
+  it('gives every code a line in English and in Chinese; a permanent one names its own fix', () => {
+    expect(entries.length).toBeGreaterThan(90);
+    for (const [code, info] of entries) {
+      expect(info.todo.en.trim(), code).not.toBe('');
+      expect(info.todo.zh.trim(), code).not.toBe('');
+      expect(info.todo.zh, code).toMatch(CJK);
+      if (info.class === 'permanent') {
+        expect(info.todo.en, code).not.toBe(DEFAULT_TODO.permanent.en);
+        expect(info.todo.zh, code).not.toBe(DEFAULT_TODO.permanent.zh);
+      }
+    }
+    for (const cls of ['retry', 'refresh_token', 'rate_limited', 'permanent'] as const) expect(DEFAULT_TODO[cls].zh).toMatch(CJK);
+  });
+
+  it('points first-hour configuration mistakes at the place in the console', () => {
+    for (const facts of [{ errcode: 40089 }, { code: 'invalidClientIdOrSecret' }]) expect(whatToDo(facts).en).toContain('凭证与基础信息');
+    expect(whatToDo({ errcode: 40056 }).en).toContain('apps[].agentId');
+    expect(whatToDo({ errcode: 60020 }).en).toContain('服务器出口IP');
+    expect(whatToDo({ code: 'Forbidden.AccessDenied.IpNotInWhiteList' })).toEqual(whatToDo({ errcode: 60020 }));
+    expect(whatToDo({ code: 'Forbidden.AccessDenied.AccessTokenPermissionDenied' })).toEqual(whatToDo({ errcode: 60011 }));
+    expect(whatToDo({ errcode: 300001 }).en).toContain('群设置 → 机器人');
+    expect(whatToDo({ errcode: 310000 }).en).toMatch(/keyword.*secret.*clock.*IP/);
+    expect(whatToDo({ errcode: 42001 })).toEqual(DEFAULT_TODO.refresh_token);
+    expect(whatToDo({ errcode: -1 })).toEqual(DEFAULT_TODO.retry);
+    expect(whatToDo({ errcode: 123456789 })).toEqual(DEFAULT_TODO.permanent);
+    expect(whatToDo({ httpStatus: 429 })).toEqual(DEFAULT_TODO.rate_limited);
+  });
+
+  it('reads errcode 88 by its sub_code', () => {
+    const permission = whatToDo({ errcode: 88, subCode: '60011' });
+    expect(permission).toEqual(OAPI_ERRORS[60011]!.todo);
+    expect(permission.en).toContain('权限管理');
+    expect(permission.en).toContain('qyapi_get_member_by_mobile');
+    expect(permission.en).toContain('qyapi_robot_sendmsg');
+    expect(permission.zh).toContain('权限管理');
+    expect(whatToDo({ errcode: 88, subCode: '60020' })).toEqual(OAPI_ERRORS[60020]!.todo);
+    expect(classify({ errcode: 88, subCode: '40014' })).toMatchObject({ class: 'refresh_token', todo: DEFAULT_TODO.refresh_token });
+    const other = classify({ errcode: 88, subCode: '50002' });
+    expect(other.class).toBe('permanent');
+    expect(other.todo.en).toContain('sub_code 50002');
+    expect(other.todo.zh).toMatch(CJK);
+  });
+
+  it('tells which robot security setting refused a message, in every errmsg form', () => {
+    const cases: [string, string][] = [
+      ['keywords not in content', 'keyword'],
+      ['description:关键词不匹配;solution:请联系群管理员查看此机器人的关键词，并在发送的信息中包含此关键词;', 'keyword'],
+      ['错误描述:关键词不匹配;解决方案:请联系群管理员查看此机器人的关键词', 'keyword'],
+      ['sign not match', 'signature'],
+      ['sign not match, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]', 'signature'],
+      [
+        'description:机器人发送签名不匹配;solution:请确认签名和生成签名的时间戳必须都放在调用的网址中，请确认机器人的密钥加密和填写正确;link:https://open.dingtalk.com/document/;',
+        'signature',
+      ],
+      ['invalid timestamp', 'timestamp'],
+      ['invalid timestamp, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]', 'timestamp'],
+      ['description:机器人发送签名过期;solution:签名生成时间和发送时间请保持在 timestampms 以内;', 'timestamp'],
+      ['ip 1.2.3.4 not in whitelist', 'ip'],
+      ['something else entirely', 'unknown'],
+    ];
+    for (const [errmsg, cause] of cases) {
+      const advice = robotSecurityAdvice(errmsg);
+      expect(advice.cause, errmsg).toBe(cause);
+      expect(advice.todo.en, errmsg).not.toBe('');
+      expect(advice.todo.zh, errmsg).toMatch(CJK);
+    }
+    expect(robotSecurityAdvice('keywords not in content').todo.en).toContain('自定义关键词');
+    expect(robotSecurityAdvice('sign not match').todo.en).toContain('robots[].secret');
+    expect(robotSecurityAdvice('invalid timestamp').todo.en).toContain('clock');
+    expect(robotSecurityAdvice('ip 1.2.3.4 not in whitelist')).toMatchObject({ cause: 'ip', ip: '1.2.3.4' });
+    expect(robotSecurityAdvice('ip 1.2.3.4 not in whitelist').todo.en).toContain('(1.2.3.4)');
+    expect(robotSecurityAdvice('something else entirely').todo).toEqual(OAPI_ERRORS[310000]!.todo);
+  });
+
+  it('finds the egress IP an IP-whitelist answer names', () => {
+    expect(egressIpOf('访问ip不在白名单之中,request ip=203.0.113.7 appKey(dingxxx)')).toBe('203.0.113.7');
+    expect(egressIpOf('ip 203.0.113.7 not in whitelist')).toBe('203.0.113.7');
+    expect(egressIpOf('ip not in white list, ip: 203.0.113.7')).toBe('203.0.113.7');
+    expect(egressIpOf('ip not in white list, ip: 203.0.113.7.')).toBe('203.0.113.7');
+    expect(egressIpOf('ip 2001:db8::7 not in whitelist')).toBe('2001:db8::7');
+    expect(egressIpOf('ip not in white list, ip: ::ffff:198.51.100.4')).toBe('198.51.100.4');
+    expect(egressIpOf('访问ip不在白名单之中')).toBeUndefined();
+    expect(egressIpOf('ip 999.1.2.3 not in whitelist, at 12:30:45')).toBeUndefined();
   });
 });
 
@@ -75,6 +175,8 @@ describe('failures against the emulator', () => {
     const err = await robot.send({ type: 'text', content: 'x' }).catch((e) => e);
     expect(err).toMatchObject({ code: 310000, errorClass: 'permanent', dingMessage: 'sign not match' });
     expect(err.message).toContain('robot security check failed');
+    expect(err.todo).toEqual(OAPI_ERRORS[310000]!.todo);
+    expect(robotSecurityAdvice(err.dingMessage).cause).toBe('signature');
     expect(err.message).not.toContain(ROBOT_TOKEN);
     expect(err.message).not.toContain('SECwrong');
     expect(await calls(ctx.url, '/robot/send')).toHaveLength(1);

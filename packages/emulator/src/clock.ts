@@ -1,6 +1,11 @@
 /** The emulator's one clock: real time plus an offset that tests move forward. */
 export class Clock {
-  private offsetMs = 0;
+  private offsetMs: number;
+
+  /** `baseOffsetMs`: where the clock starts, and where reset() puts it back (the org file's clockOffsetMs). */
+  constructor(private readonly baseOffsetMs = 0) {
+    this.offsetMs = baseOffsetMs;
+  }
 
   now(): number {
     return Date.now() + this.offsetMs;
@@ -12,7 +17,7 @@ export class Clock {
   }
 
   reset(): void {
-    this.offsetMs = 0;
+    this.offsetMs = this.baseOffsetMs;
   }
 }
 

@@ -1,7 +1,8 @@
 import type { FastifyRequest } from 'fastify';
-import { newApiError, OapiFailure, oapiError, topFail } from './oapi.js';
-import type { OrgApp } from './org.js';
 import { monthKey } from './clock.js';
+import { fail, newApiError, OapiFailure, oapiError, topFail } from './oapi.js';
+import type { OrgApp, Scope } from './org.js';
+import { ipAllowed } from './signing.js';
 import type { EmulatorState } from './state.js';
 
 /** Request helpers shared by the route modules: reading bodies the way DingTalk does and checking tokens. */
@@ -97,6 +98,35 @@ function chargeQuota(state: EmulatorState, app: OrgApp, path: string, newApi: bo
   }
 }
 
+/** The permission group an endpoint belongs to (org file `apps[].scopes`); undefined: any app may call it. */
+export function scopeOfPath(path: string): Scope | undefined {
+  if (/^\/(topapi\/v2\/user|topapi\/user|topapi\/v2\/department|user)\//.test(path)) return 'contacts';
+  if (path.startsWith('/topapi/message/corpconversation/')) return 'workNotice';
+  if (path.startsWith('/v1.0/robot/')) return 'robot';
+  return undefined;
+}
+
+/** The caller's address as DingTalk would see it (IPv4-mapped IPv6 shown as IPv4). */
+const callerIp = (req: FastifyRequest) => req.ip.replace(/^::ffff:/, '');
+
+/**
+ * The app's IP whitelist (org file `apps[].ipWhitelist`): a call from elsewhere answers 60020, naming the address it
+ * came from as DingTalk's answer does. Checked at token issuance and on every call made with the app's token.
+ */
+export function checkAppIp(app: OrgApp, req: FastifyRequest, newApi: boolean): void {
+  if (app.ipWhitelist.length === 0 || ipAllowed(callerIp(req), app.ipWhitelist)) return;
+  if (newApi) throw newApiError(403, 'Forbidden.AccessDenied.IpNotInWhiteList', `ip not in white list, ip: ${callerIp(req)}`);
+  throw new OapiFailure({ ...fail(60020), errmsg: `访问ip不在白名单之中,request ip=${callerIp(req)} appKey(${app.appKey})` });
+}
+
+/** The app's permission groups (org file `apps[].scopes`): a call outside them answers 88 / sub_code 60011. */
+function checkScope(app: OrgApp, path: string, style: 'top' | 'plain' | 'newApi'): void {
+  const scope = scopeOfPath(path);
+  if (scope === undefined || app.scopes === undefined || app.scopes.includes(scope)) return;
+  if (style === 'newApi') throw newApiError(403, 'Forbidden.AccessDenied.AccessTokenPermissionDenied', `没有调用该接口的权限 (${scope})`);
+  throw style === 'top' ? new OapiFailure(topFail(60011)) : oapiError(60011);
+}
+
 /**
  * Checks `access_token` in the query. /topapi/* answers auth problems in the TOP envelope (88 + sub_code);
  * older paths in the plain one. Quota-exempt calls (directory) skip the monthly count.
@@ -115,6 +145,8 @@ export function oapiAuth(
   }
   req.caller = { app: check.app.name };
   const path = req.routeOptions.url ?? req.url;
+  checkAppIp(check.app, req, false);
+  checkScope(check.app, path, opts.top ? 'top' : 'plain');
   chargeQuota(state, check.app, path, false, opts.quotaExempt);
   return check.app;
 }
@@ -127,7 +159,10 @@ export function newApiAuth(state: EmulatorState, req: FastifyRequest): OrgApp {
   const check = state.checkToken(token);
   if ('error' in check) throw newApiError(400, 'InvalidAuthentication', '不合法的access_token');
   req.caller = { app: check.app.name };
-  chargeQuota(state, check.app, req.routeOptions.url ?? req.url, true);
+  const path = req.routeOptions.url ?? req.url;
+  checkAppIp(check.app, req, true);
+  checkScope(check.app, path, 'newApi');
+  chargeQuota(state, check.app, path, true);
   return check.app;
 }
 

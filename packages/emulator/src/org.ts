@@ -9,6 +9,10 @@ const appSchema = z.object({
   appSecret: z.string().min(1),
   agentId: z.number().int().positive(),
   robotCode: z.string().min(1).optional(),
+  /** Addresses or IPv4 CIDR ranges the app's calls may come from; empty = any. Others answer 60020. */
+  ipWhitelist: z.array(z.string().min(1)).default([]),
+  /** The permission groups the app holds; absent = all. An endpoint of a missing group answers 88 / sub_code 60011. */
+  scopes: z.array(z.enum(['contacts', 'workNotice', 'robot'])).optional(),
 });
 
 const departmentSchema = z.object({
@@ -81,6 +85,8 @@ export const orgSchema = z.object({
   robots: z.array(robotSchema).default([]),
   chats: z.array(chatSchema).default([]),
   switches: switchesSchema.default(switchesSchema.parse({})),
+  /** The emulator's clock (and its HTTP Date header) runs this far from real time: a server with a wrong clock. */
+  clockOffsetMs: z.number().int().default(0),
 });
 
 export type Org = z.infer<typeof orgSchema>;
@@ -89,6 +95,7 @@ export type OrgApp = Org['apps'][number];
 export type OrgUser = Org['users'][number];
 export type OrgRobot = Org['robots'][number];
 export type OrgChat = Org['chats'][number];
+export type Scope = NonNullable<OrgApp['scopes']>[number];
 export type Switches = Org['switches'];
 
 export class OrgError extends Error {}

@@ -81,7 +81,10 @@ export function buildEmulator(org: Org, opts: { logger?: boolean } = {}): { app:
     }
   });
 
-  app.addHook('onSend', async (req, _reply, payload) => {
+  app.addHook('onSend', async (req, reply, payload) => {
+    // DingTalk's clock as this emulator runs it (org file clockOffsetMs, inspector's clock): what a client reads to
+    // tell its own clock's skew.
+    reply.header('date', new Date(state.now()).toUTCString());
     if (req.dropAnswer) {
       state.logCall({ time: state.now(), method: req.method, path: pathOf(req.url), status: 0, errcode: 'answer dropped' });
       req.raw.socket.destroy();

@@ -105,7 +105,7 @@ export type TokenCheck = { app: OrgApp } | { error: 'missing' | 'invalid' | 'exp
 
 /** Everything the emulator remembers; reset() returns it to the org file's state. */
 export class EmulatorState {
-  readonly clock = new Clock();
+  readonly clock: Clock;
   org: Org;
   private readonly initialOrg: Org;
 
@@ -138,6 +138,7 @@ export class EmulatorState {
   constructor(org: Org) {
     this.initialOrg = structuredClone(org);
     this.org = structuredClone(org);
+    this.clock = new Clock(org.clockOffsetMs);
     this.userDaily = new DayCounter(() => this.org.switches.rollingDay);
     this.toAllDaily = new DayCounter(() => this.org.switches.rollingDay);
   }

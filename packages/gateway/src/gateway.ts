@@ -2,8 +2,8 @@ import { DingTalkApp, RobotClient, Transport } from '@dingpush/dingtalk';
 import type { FastifyInstance } from 'fastify';
 import { ApiKeys } from './api/auth.js';
 import { buildServer } from './api/server.js';
-import { ConfigError } from './config/load.js';
-import type { Config } from './config/schema.js';
+import { ConfigError, NEEDS_API_KEY } from './config/load.js';
+import { type Config, dingtalkProxyOf } from './config/schema.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { Pacer } from './dispatch/pacer.js';
 import { pacedCalls } from './dispatch/pacing-context.js';
@@ -48,13 +48,13 @@ export interface RunningGateway {
 
 /** Composition root: store, DingTalk clients (paced), dispatcher and HTTP API. */
 export async function startGateway(config: Config, opts: GatewayOptions = {}): Promise<RunningGateway> {
-  if (!opts.sandbox && config.apiKeys.length === 0)
-    throw new ConfigError('apiKeys: at least one API key is needed outside sandbox mode (sandbox mode is when no app or robot is configured)');
+  if (!opts.sandbox && config.apiKeys.length === 0) throw new ConfigError(NEEDS_API_KEY);
   const log = opts.logger ?? createLogger(config.logLevel);
   const now = opts.now ?? Date.now;
   const store = await openStore(config.store);
   const metrics = new Metrics(() => store.queueStats(Date.now()));
-  const transport = new Transport({ timeoutMs: config.dingtalk.timeoutMs, onCall: metrics.observeCall });
+  // The configured proxy, else the environment's (HTTPS_PROXY / HTTP_PROXY / NO_PROXY); loopback never goes through one.
+  const transport = new Transport({ timeoutMs: config.dingtalk.timeoutMs, onCall: metrics.observeCall, proxy: dingtalkProxyOf(config) });
   const pacer = new Pacer(store);
   const quotas = new Quotas(config.delivery);
   // The dispatcher owns retries (by rescheduling jobs), so the clients make one attempt each; every call they make

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { API_KEY, text, useGateway , fillRobotMinute, quietRobots } from './helpers.js';
+import { API_KEY, fillRobotMinute, text, useGateway } from './helpers.js';
 
 /**
  * What a digest keeps of the messages it folds (links, buttons), and the order of a robot that gets both digestible
@@ -16,7 +16,6 @@ describe('storm digests: content and order', () => {
     },
   });
 
-  const quiet = () => quietRobots(env);
   const fillMinute = (prefix: string) => fillRobotMinute(env, 'ops', prefix);
   const waitingFor = async (id: string) =>
     expect.poll(async () => (await env.api.get(id)).deliveries![0]!.reason ?? '', { timeout: 5_000 }).toContain('20-a-minute');

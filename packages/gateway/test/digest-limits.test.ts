@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shownIn, showsOnce, text, useGateway , fillRobotMinute, quietRobots } from './helpers.js';
+import { fillRobotMinute, shownIn, showsOnce, text, useGateway } from './helpers.js';
 
 /**
  * A digest stays inside what DingTalk takes of one robot message — 50 @-mentioned userids, 20 000 bytes as JSON
@@ -9,7 +9,6 @@ import { shownIn, showsOnce, text, useGateway , fillRobotMinute, quietRobots } f
 describe('storm digests: DingTalk limits, refusals and dead letters', () => {
   const env = useGateway({ config: { delivery: { pollMs: 20, backoffBaseMs: 50, backoffMaxMs: 300, leaseMs: 2_000, giveUpAfterMs: 60_000 } } });
 
-  const quiet = () => quietRobots(env);
   const fillMinute = (prefix: string) => fillRobotMinute(env, 'ops', prefix);
   const waiting = async (ids: string[]) => {
     for (const id of ids) await expect.poll(async () => (await env.api.get(id)).deliveries![0]!.reason ?? '', { timeout: 5_000 }).toContain('20-a-minute');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { API_KEY, text, useGateway , alertGroup, fillRobotMinute, quietRobots } from './helpers.js';
+import { alertGroup, API_KEY, fillRobotMinute, useGateway } from './helpers.js';
 
 /**
  * the two robot calls a minute kept for urgent messages (critical/resolved alerts, ntfy priority
@@ -16,7 +16,6 @@ describe('the reserve for urgent messages on a digest:false target', () => {
     },
   });
 
-  const quiet = () => quietRobots(env);
   const fillMinute = (prefix: string) => fillRobotMinute(env, 'ops', prefix);
   const critical = (name: string) => alertGroup(name, 'firing', 'critical', env.now(), 'db-01');
   const post = async (target: string, body: unknown) => {

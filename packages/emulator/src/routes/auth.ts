@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { newApiBody, query } from '../http.js';
+import { checkAppIp, newApiBody, query } from '../http.js';
 import { newApiError, oapiError, ok } from '../oapi.js';
 import type { EmulatorState } from '../state.js';
 
@@ -12,6 +12,7 @@ export function registerAuth(app: FastifyInstance, state: EmulatorState): void {
     const found = state.appByKey(appkey);
     if (!found || found.appSecret !== appsecret) throw oapiError(40089);
     req.caller = { app: found.name };
+    checkAppIp(found, req, false);
     const { token, expiresIn } = state.issueToken(found);
     return ok({ access_token: token, expires_in: expiresIn });
   });
@@ -26,6 +27,7 @@ export function registerAuth(app: FastifyInstance, state: EmulatorState): void {
     if (!found || found.appSecret !== appSecret)
       throw newApiError(400, 'invalidClientIdOrSecret', '无效的clientId或者clientSecret');
     req.caller = { app: found.name };
+    checkAppIp(found, req, true);
     const { token, expiresIn } = state.issueToken(found);
     return { accessToken: token, expireIn: expiresIn };
   });

@@ -18,6 +18,10 @@ const deliverySchema = z.object({
   destination: z.string(),
   status: z.enum(DELIVERY_STATUSES),
   reason: z.string().optional(),
+  whatToDo: z
+    .object({ en: z.string(), zh: z.string() })
+    .optional()
+    .meta({ description: "When the reason is DingTalk's answer: what to do about it (the error table's line), in English and Chinese" }),
   attempts: z.number().int(),
   taskId: z.string().optional(),
   processQueryKey: z.string().optional(),

@@ -2,6 +2,7 @@ import type { NotificationRequestInput } from '../notifications/request.js';
 import type { NotificationStatus } from '../domain/delivery-states.js';
 import type { NotificationView } from '../domain/notification-view.js';
 import { DingpushClient } from '../sdk/client.js';
+import { type Lang, langOf } from './lang.js';
 import { messageFromFlags, print, readJsonFile, UsageError } from './options.js';
 
 interface GatewayFlags {
@@ -64,11 +65,14 @@ export function requestFromFlags(f: SendFlags): NotificationRequestInput {
   return request as NotificationRequestInput;
 }
 
-export function describeNotification(n: NotificationView): string {
+export function describeNotification(n: NotificationView, lang: Lang = langOf(undefined, process.env)): string {
   const lines = [`${n.id}  ${n.status}  (${Object.entries(n.counts).map(([s, c]) => `${c} ${s}`).join(', ') || 'no recipients'})`];
   for (const d of n.deliveries ?? []) {
     const who = d.userid ? `${d.recipient} (${d.userid})` : d.recipient;
-    lines.push(`  ${d.channel.padEnd(11)} ${who.padEnd(28)} ${d.status.padEnd(9)} ${d.reason ?? ''}`.trimEnd());
+    // DingTalk's code and message on the row; what to do about it on the next line, in the reader's language.
+    const reason = d.whatToDo ? (d.reason ?? '').split(' — what to do: ')[0] : d.reason;
+    lines.push(`  ${d.channel.padEnd(11)} ${who.padEnd(28)} ${d.status.padEnd(9)} ${reason ?? ''}`.trimEnd());
+    if (d.whatToDo) lines.push(`      ${lang === 'zh' ? `怎么办: ${d.whatToDo.zh}` : `what to do: ${d.whatToDo.en}`}`);
   }
   return lines.join('\n');
 }

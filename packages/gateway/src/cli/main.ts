@@ -79,6 +79,40 @@ export function buildProgram(): Command {
     .action(lazy(async () => (await import('./robot-command.js')).robotSend));
 
   program
+    .command('init')
+    .description('write a commented configuration (secrets to .env beside it), from flags or, in a terminal, prompts')
+    .option('-c, --config <file>', 'where to write it', 'dingpush.yaml')
+    .option('--app-key <key>', 'the app\'s AppKey (Client ID)')
+    .option('--app-secret <secret>', 'the app\'s AppSecret (Client Secret); goes to .env')
+    .option('--agent-id <id>', 'the app\'s AgentId (a number), for work notifications')
+    .option('--robot-code <code>', 'the app robot\'s robotCode, for chats and one-to-one messages')
+    .option('--robot-name <name>', 'a name for the custom robot (default ops)')
+    .option('--robot-webhook <url>', 'the custom robot\'s webhook URL; its access_token goes to .env')
+    .option('--robot-secret <secret>', 'the custom robot\'s signing secret (SEC…); goes to .env')
+    .option('--robot-keyword <word...>', 'a keyword the custom robot demands (repeat or comma-separate)', collect)
+    .option('--store <path-or-url>', 'SQLite file or postgres:// URL', undefined)
+    .option('--dingtalk-url <url>', 'reach DingTalk at this base URL (the emulator, a test double)')
+    .option('--force', 'overwrite an existing configuration')
+    .action(lazy(async () => (await import('./init-command.js')).init));
+
+  program
+    .command('doctor')
+    .description('check a configuration against DingTalk: store, network, credentials, IP whitelist, permissions, robots, clock')
+    .option('-c, --config <file>', 'YAML configuration (env DINGPUSH_CONFIG; default ./dingpush.yaml)', process.env.DINGPUSH_CONFIG)
+    .option('--send-test <recipient>', 'also send a test message: a configured robot\'s name, or a userid (work notification)')
+    .option('--json', 'print the checks as JSON')
+    .option('--lang <lang>', 'zh or en (default: from LANG)')
+    .action(lazy(async () => (await import('./doctor-command.js')).doctor));
+
+  program
+    .command('config')
+    .description('configuration tools')
+    .command('check')
+    .description('validate a configuration without starting; lists every problem, each naming its key')
+    .option('-c, --config <file>', 'YAML configuration (env DINGPUSH_CONFIG; default ./dingpush.yaml)', process.env.DINGPUSH_CONFIG)
+    .action(lazy(async () => (await import('./config-command.js')).configCheck));
+
+  program
     .command('emulator')
     .description('run the local DingTalk emulator (both API families, robots, inspector and inbox page)')
     .option('-p, --port <port>', 'port to listen on', EMULATOR_PORT)

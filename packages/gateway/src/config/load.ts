@@ -1,30 +1,42 @@
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parseEnv } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { type Config, configSchema } from './schema.js';
 
+/** A configuration that cannot be used; `problems` lists every one found, each naming its key. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  readonly problems: string[];
+  constructor(problems: string | string[]) {
+    const list = typeof problems === 'string' ? [problems] : problems;
+    super(list.length > 1 ? `${list[0]} (and ${list.length - 1} more: dingpush config check lists them all)` : (list[0] ?? 'invalid configuration'));
+    this.problems = list;
+  }
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)), '');
 }
 
-/** Replaces ${NAME} (or ${NAME:-default}) in every string from the environment; a missing variable names its key. */
-export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: (string | number)[] = []): unknown {
+/**
+ * Replaces ${NAME} (or ${NAME:-default}) in every string from the environment; each missing variable is a problem
+ * naming its key (and the string keeps the placeholder, so validation goes on and finds the others).
+ */
+export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: (string | number)[] = [], problems: string[] = []): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, varName: string, fallback: string | undefined) => {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (m, varName: string, fallback: string | undefined) => {
       const v = env[varName];
       if (v !== undefined && v !== '') return v;
       if (fallback !== undefined) return fallback;
-      throw new ConfigError(`${formatPath(path) || '(root)'}: environment variable ${varName} is not set`);
+      problems.push(`${formatPath(path) || '(root)'}: environment variable ${varName} is not set`);
+      return m;
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, [...path, i]));
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, [...path, i], problems));
   if (typeof value === 'object' && value !== null)
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, [...path, k])]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, [...path, k], problems)]));
   return value;
 }
 
@@ -33,18 +45,26 @@ export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: (str
  * that the schema sees every template's text (and its parse check names the file). A template gives exactly one of
  * text and file.
  */
-function readTemplateFiles(data: unknown, baseDir: string): unknown {
+function readTemplateFiles(data: unknown, baseDir: string, problems: string[]): unknown {
   if (typeof data !== 'object' || data === null || !Array.isArray((data as { templates?: unknown }).templates)) return data;
   const templates = (data as { templates: unknown[] }).templates.map((t, i) => {
     if (typeof t !== 'object' || t === null) return t;
     const { text, file } = t as { text?: unknown; file?: unknown };
-    if (text !== undefined && file !== undefined) throw new ConfigError(`templates[${i}]: give text or file, not both`);
-    if (text === undefined && file === undefined) throw new ConfigError(`templates[${i}]: give the template as text, or as file (a path relative to the config file)`);
+    if (text !== undefined && file !== undefined) {
+      problems.push(`templates[${i}]: give text or file, not both`);
+      return t;
+    }
+    if (text === undefined && file === undefined) {
+      problems.push(`templates[${i}]: give the template as text, or as file (a path relative to the config file)`);
+      return t;
+    }
     if (typeof file !== 'string' || file === '') return t;
     try {
       return { ...t, text: readFileSync(resolve(baseDir, file), 'utf8') };
     } catch (err) {
-      throw new ConfigError(`templates[${i}].file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      problems.push(`templates[${i}].file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      // An empty text in its place, so that validation goes on without also calling the text missing.
+      return { ...t, text: '' };
     }
   });
   return { ...data, templates };
@@ -52,29 +72,86 @@ function readTemplateFiles(data: unknown, baseDir: string): unknown {
 
 /** A configuration from its parsed YAML (or an object); template files are read relative to `baseDir`. */
 export function parseConfig(data: unknown, env: NodeJS.ProcessEnv = process.env, baseDir = process.cwd()): Config {
-  const result = configSchema.safeParse(readTemplateFiles(substituteEnv(data ?? {}, env), baseDir));
-  if (!result.success) throw new ConfigError(describeIssue(result.error));
-  return result.data;
+  const checked = checkConfig(data, env, baseDir);
+  if (!checked.config) throw new ConfigError(checked.problems);
+  return checked.config;
 }
 
-export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * Rules that hold only for a gateway that starts serving: outside sandbox mode (an app or a robot configured) every
+ * sender needs a key.
+ */
+export function startProblems(config: Config): string[] {
+  const sandbox = config.apps.length === 0 && config.robots.length === 0;
+  return !sandbox && config.apiKeys.length === 0 ? [NEEDS_API_KEY] : [];
+}
+
+export const NEEDS_API_KEY = 'apiKeys: at least one API key is needed outside sandbox mode (sandbox mode is when no app or robot is configured)';
+
+/** Every problem of a configuration (each naming its key), or the configuration when there is none. */
+export function checkConfig(data: unknown, env: NodeJS.ProcessEnv = process.env, baseDir = process.cwd()): { config?: Config; problems: string[] } {
+  const problems: string[] = [];
+  const prepared = readTemplateFiles(substituteEnv(data ?? {}, env, [], problems), baseDir, problems);
+  const result = configSchema.safeParse(prepared);
+  if (!result.success) problems.push(...result.error.issues.map(describeIssue));
+  if (problems.length > 0 || !result.success) return { problems: [...new Set(problems)] };
+  return { config: result.data, problems };
+}
+
+/**
+ * The `.env` beside a configuration file (written by `dingpush init`, mode 0600), merged under the process
+ * environment: a variable set in the environment wins, so a deployment can override the file.
+ */
+export function envWithDotEnv(configPath: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const file = join(dirname(resolve(configPath)), '.env');
+  if (!existsSync(file)) return env;
+  let parsed: Record<string, string>;
+  try {
+    parsed = parseEnv(readFileSync(file, 'utf8')) as Record<string, string>;
+  } catch (err) {
+    throw new ConfigError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  // An empty variable counts as unset here as it does in ${NAME}: it does not hide the file's value.
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  return { ...parsed, ...set };
+}
+
+/** A configuration file's text, parsed as YAML; a file that cannot be read or parsed is a ConfigError. */
+export function readConfigData(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new ConfigError(`cannot read config ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-  let data: unknown;
   try {
-    data = parseYaml(text);
+    return parseYaml(text);
   } catch (err) {
     throw new ConfigError(`${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
-  return parseConfig(data, env, dirname(resolve(path)));
 }
 
-function describeIssue(error: z.ZodError): string {
-  const issue = error.issues[0]!;
+/** Every problem of a configuration file (reading its `.env`), or the configuration. */
+export function checkConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): { config?: Config; problems: string[] } {
+  let data: unknown;
+  let fullEnv: NodeJS.ProcessEnv;
+  try {
+    data = readConfigData(path);
+    fullEnv = envWithDotEnv(path, env);
+  } catch (err) {
+    if (err instanceof ConfigError) return { problems: err.problems };
+    throw err;
+  }
+  return checkConfig(data, fullEnv, dirname(resolve(path)));
+}
+
+export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const checked = checkConfigFile(path, env);
+  if (!checked.config) throw new ConfigError(checked.problems);
+  return checked.config;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
   const path = formatPath(issue.path);
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') message = `unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}`;

@@ -1,4 +1,4 @@
-import { DINGTALK_API, DINGTALK_OAPI } from '@dingpush/dingtalk';
+import { DINGTALK_API, DINGTALK_OAPI, type ProxySetting, proxyUrlProblem } from '@dingpush/dingtalk';
 import { z } from 'zod';
 import { knownTimeZone } from '../domain/digest.js';
 import { parseAllowEntry } from '../net/address-policy.js';
@@ -47,6 +47,17 @@ export const configSchema = z
         oapiBaseUrl: z.url().default(DINGTALK_OAPI),
         apiBaseUrl: z.url().default(DINGTALK_API),
         timeoutMs: z.number().int().positive().default(10_000),
+        /**
+         * Calls to DingTalk go through this HTTP proxy, `http://[user:password@]host:port` (or https://). Absent: the one
+         * HTTPS_PROXY / HTTP_PROXY name (NO_PROXY exempts hosts). Loopback addresses are never proxied.
+         */
+        proxy: z
+          .string()
+          .superRefine((url, ctx) => {
+            const problem = proxyUrlProblem(url);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          })
+          .optional(),
       })
       .strict()
       .default({ oapiBaseUrl: DINGTALK_OAPI, apiBaseUrl: DINGTALK_API, timeoutMs: 10_000 }),
@@ -111,7 +122,7 @@ export const configSchema = z
         z
           .object({
             name,
-            webhook: z.url().refine((u) => new URL(u).searchParams.has('access_token'), 'must carry ?access_token='),
+            webhook: z.url().refine((u) => URL.canParse(u) && new URL(u).searchParams.has('access_token'), 'must carry ?access_token='),
             secret: z.string().min(1).optional(),
             keywords: z.array(z.string().min(1)).max(10).default([]),
             /**
@@ -258,3 +269,6 @@ export type AppConfig = Config['apps'][number];
 export type RobotConfig = Config['robots'][number];
 export type ApiKeyConfig = Config['apiKeys'][number];
 export type TargetConfig = Config['targets'][number];
+
+/** The proxy calls to DingTalk go through: the configured one, else the environment's (HTTPS_PROXY / HTTP_PROXY / NO_PROXY). */
+export const dingtalkProxyOf = (config: Config): ProxySetting => (config.dingtalk.proxy ? { url: config.dingtalk.proxy } : 'env');

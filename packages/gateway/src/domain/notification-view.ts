@@ -1,6 +1,7 @@
 import { type DeliveryStatus, isSettled, type NotificationStatus } from './delivery-states.js';
 import type { JobRow } from './jobs.js';
 import type { DeliveryRow, EventRow, NotificationRow } from './records.js';
+import { adviceOfReason } from './dingtalk-reason.js';
 
 /** GET /v1/notifications/:id — the same JSON is the `notification` of every event and callback. */
 export interface NotificationView {
@@ -36,6 +37,8 @@ export interface DeliveryView {
   destination: string;
   status: DeliveryStatus;
   reason?: string;
+  /** When the reason is DingTalk's answer: what to do about it, from the error table, in English and Chinese. */
+  whatToDo?: { en: string; zh: string };
   attempts: number;
   taskId?: string;
   processQueryKey?: string;
@@ -56,6 +59,11 @@ export interface DeadLetterView {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+function whatToDoOf(reason: string | null | undefined): { whatToDo?: { en: string; zh: string } } {
+  const advice = adviceOfReason(reason);
+  return advice ? { whatToDo: { en: advice.en, zh: advice.zh } } : {};
+}
+
 export function deliveryView(d: DeliveryRow): DeliveryView {
   return {
     channel: d.channel,
@@ -65,6 +73,7 @@ export function deliveryView(d: DeliveryRow): DeliveryView {
     destination: d.destination,
     status: d.status,
     ...(d.reason ? { reason: d.reason } : {}),
+    ...whatToDoOf(d.reason),
     attempts: d.attempts,
     ...(d.taskId ? { taskId: d.taskId } : {}),
     ...(d.processQueryKey ? { processQueryKey: d.processQueryKey } : {}),
