@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { type OrgInput, parseOrg, type RunningEmulator, startEmulator } from '@dingpush/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { startConnectProxy } from './connect-proxy.js';
+import { PG_URL } from './helpers.js';
 import { run } from './process.js';
 
 /**
@@ -186,6 +188,51 @@ describe('dingpush doctor', () => {
     expect(res.stdout).toMatch(/^✗ .*apps\[0\]\.agentId: expected number/m);
     expect(res.stdout).toMatch(/^✗ .*robots\[0\]\.webhook/m);
     expect((await calls(emu.url)).length).toBe(before);
+  });
+
+  it('the store: a SQLite path that cannot be written is ✗; PostgreSQL answering is ✓; Redis not answering is ✗', async () => {
+    // Below a file: no directory can be made there (a permission test would pass as root).
+    const aFile = join(dir, 'a-file');
+    writeFileSync(aFile, '');
+    const unwritable = await doctor(emu.url, { ...good(), store: { sqlite: join(aFile, 'data', 'dingpush.db') } });
+    expect(unwritable.code).toBe(1);
+    expect(lineOf(unwritable.stdout, /store: SQLite/)).toMatch(/^✗ .*cannot write there \(ENOTDIR\)/);
+    expect(unwritable.stdout).toMatch(/what to do: run dingpush as a user that can write this path/);
+    const started = Date.now();
+    const shared = await doctor(emu.url, { ...good(), store: { postgres: PG_URL, schema: 'doctor_check', redis: 'redis://127.0.0.1:1' } });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(lineOf(shared.stdout, /store: PostgreSQL/)).toMatch(/^✓ .*reachable/);
+    expect(lineOf(shared.stdout, /shared quotas: Redis/)).toMatch(/^✗ .*cannot connect \(ECONNREFUSED\)/);
+    expect(shared.code).toBe(1);
+  });
+
+  it('DingTalk unreachable: a name that does not resolve, a port nobody answers; the apps are then not checked', async () => {
+    const unresolvable = await doctor('http://oapi.dingtalk.invalid', good());
+    expect(unresolvable.code).toBe(1);
+    expect(lineOf(unresolvable.stdout, /DingTalk reachable/)).toMatch(/^✗ .*cannot resolve oapi\.dingtalk\.invalid/);
+    expect(unresolvable.stdout).toMatch(/set HTTPS_PROXY \(or dingtalk\.proxy\)/);
+    expect(lineOf(unresolvable.stdout, /apps and robots/)).toMatch(/^– .*not checked: DingTalk is unreachable/);
+    const closed = await doctor('http://127.0.0.1:1', good(), [], 'zh_CN.UTF-8');
+    expect(lineOf(closed.stdout, /可以访问钉钉/)).toMatch(/^✗ .*无应答（ECONNREFUSED）/);
+    expect(closed.stdout).toMatch(/怎么办: 检查防火墙/);
+  });
+
+  it('through a proxy: DingTalk, which only the proxy can resolve, is reached through it and said so', async () => {
+    const proxy = await startConnectProxy({ hosts: { 'oapi.dingtalk.test': '127.0.0.1' } });
+    try {
+      const byName = emu.url.replace('127.0.0.1', 'oapi.dingtalk.test');
+      const res = await doctor(byName, { ...good(), dingtalk: { oapiBaseUrl: byName, apiBaseUrl: byName, timeoutMs: 3000, proxy: proxy.url } });
+      expect(res.code, res.stdout).toBe(0);
+      expect(lineOf(res.stdout, /DingTalk reachable/)).toMatch(/^✓ .*through proxy http:\/\/127\.0\.0\.1:\d+/);
+      expect(proxy.connects).toContain(`oapi.dingtalk.test:${new URL(emu.url).port}`);
+      proxy.mode = 'refuse';
+      const refused = await doctor(byName, { ...good(), dingtalk: { oapiBaseUrl: byName, apiBaseUrl: byName, timeoutMs: 3000, proxy: proxy.url } });
+      expect(refused.code).toBe(1);
+      expect(lineOf(refused.stdout, /DingTalk reachable/)).toMatch(/^✗ .*407/);
+      expect(refused.stdout).toMatch(/what to do: the proxy .* did not connect/);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('--json: the same checks for scripts, with no secret; --send-test sends one message where asked', async () => {

@@ -212,7 +212,14 @@ export const configSchema = z
          * Hosts, addresses or CIDR ranges callbacks may reach although they are loopback, private or link-local
          * (by default refused: a callback URL must not reach into this network).
          */
-        allowHosts: z.array(z.string()).default([]),
+        allowHosts: z
+          .array(
+            z.string().superRefine((entry, ctx) => {
+              const parsed = parseAllowEntry(entry);
+              if ('problem' in parsed) ctx.addIssue({ code: 'custom', message: parsed.problem });
+            }),
+          )
+          .default([]),
       })
       .strict()
       .default({ attempts: 20, timeoutMs: 5_000, backoffBaseMs: 1_000, backoffMaxMs: 1_800_000, allowHosts: [] }),
@@ -243,10 +250,6 @@ export const configSchema = z
     });
     if (c.delivery.robotReserve >= c.delivery.robotPerMinute)
       ctx.addIssue({ code: 'custom', path: ['delivery', 'robotReserve'], message: 'must be less than delivery.robotPerMinute' });
-    c.callbacks.allowHosts.forEach((entry, i) => {
-      const parsed = parseAllowEntry(entry);
-      if ('problem' in parsed) ctx.addIssue({ code: 'custom', path: ['callbacks', 'allowHosts', i], message: parsed.problem });
-    });
     c.apiKeys.forEach((k, i) => {
       if (k.callbackSecret !== undefined && k.callbackSecret === k.key)
         ctx.addIssue({ code: 'custom', path: ['apiKeys', i, 'callbackSecret'], message: 'must differ from the key: a callback receiver must not hold a sending credential' });

@@ -1,4 +1,4 @@
-import { constants, existsSync } from 'node:fs';
+import { constants, existsSync, statSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
@@ -23,6 +23,7 @@ async function sqliteCheck(path: string): Promise<Check> {
   let dir = dirname(file);
   while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
   try {
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' });
     if (existsSync(file)) await access(file, constants.R_OK | constants.W_OK);
     await access(dir, constants.W_OK);
     return {
@@ -82,12 +83,17 @@ async function redisCheck(url: string): Promise<Check> {
   const title = t(`shared quotas: Redis ${safe}`, `共享配额: Redis ${safe}`);
   const { Redis } = await import('ioredis');
   const redis = new Redis(url, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  redis.on('error', () => {});
+  // With no retries, connect() rejects with "Connection is closed."; the socket's own error says why.
+  let cause: unknown;
+  redis.on('error', (err) => {
+    cause ??= err;
+  });
   try {
     await redis.connect();
     await redis.ping();
     return { id: 'redis', status: 'pass', title, detail: t('reachable', '可连接') };
-  } catch (err) {
+  } catch (thrown) {
+    const err = cause ?? thrown;
     return {
       id: 'redis',
       status: 'fail',
