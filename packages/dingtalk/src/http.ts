@@ -61,6 +61,11 @@ export class Transport {
     this.proxy = router.description;
   }
 
+  /** The proxy (redacted) a request to `url` goes through, or undefined when it goes direct. */
+  proxyOf(url: string): string | undefined {
+    return this.dispatcher instanceof ProxyRouter ? this.dispatcher.proxyOf(url) : undefined;
+  }
+
   /**
    * Sends one request. Network failures and non-JSON answers become DingTalkErrors of class `retry`; whether the
    * request may have been processed is recorded so senders can check before repeating.

@@ -29,6 +29,9 @@ export class ProxyRouter extends Dispatcher {
   /** The proxy in words, credentials redacted (for logs); undefined when calls go direct. */
   readonly description: string | undefined;
   private readonly proxied: Dispatcher | undefined;
+  /** What `proxyOf` reads: the environment's proxies (for 'env'), or the one configured. */
+  private readonly environment: ProxyEnvironment | undefined;
+  private readonly fixed: string | undefined;
 
   constructor(opts: ProxyRouterOptions = {}) {
     super();
@@ -40,6 +43,7 @@ export class ProxyRouter extends Dispatcher {
     if (setting === 'env') {
       const env = proxyEnvironment(opts.env ?? process.env);
       if (!env.httpProxy && !env.httpsProxy) return;
+      this.environment = env;
       // Pass every value explicitly: undici would read the environment again for the ones left undefined.
       this.proxied = new EnvHttpProxyAgent({ ...agent, httpProxy: env.httpProxy ?? '', httpsProxy: env.httpsProxy ?? '', noProxy: env.noProxy, clientFactory });
       this.description = [
@@ -55,6 +59,22 @@ export class ProxyRouter extends Dispatcher {
     if (problem) throw new TypeError(`proxy: ${problem}`);
     this.proxied = new ProxyAgent({ ...agent, uri: setting.url, clientFactory });
     this.description = redactUrl(setting.url);
+    this.fixed = setting.url;
+  }
+
+  /**
+   * The proxy (redacted) a request to `url` goes through, or undefined when it goes direct: loopback, no proxy set,
+   * no proxy for its scheme, or NO_PROXY exempting its host (read the way undici's EnvHttpProxyAgent reads it).
+   */
+  proxyOf(url: string | URL): string | undefined {
+    const u = typeof url === 'string' ? new URL(url) : url;
+    if (isLoopback(u.hostname)) return undefined;
+    if (this.fixed) return redactUrl(this.fixed);
+    const env = this.environment;
+    if (!env) return undefined;
+    const proxy = u.protocol === 'https:' ? env.httpsProxy : env.httpProxy;
+    if (!proxy || noProxyExempts(env.noProxy, u)) return undefined;
+    return redactUrl(proxy);
   }
 
   /** The dispatcher that serves `url`. */
@@ -145,6 +165,23 @@ export function proxyUrlProblem(url: string): string | undefined {
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return `${redactUrl(url)}: must be an http:// or https:// URL`;
   if (!u.hostname) return `${redactUrl(url)}: names no host`;
   return undefined;
+}
+
+/** NO_PROXY: `*`, or host names (a leading `.` or `*.` also matching sub-domains; any name matches its sub-domains), with an optional port. */
+function noProxyExempts(noProxy: string, url: URL): boolean {
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  return noProxy
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .some((entry) => {
+      if (entry === '*') return true;
+      const m = /^(?:\*?\.)?(.+?)(?::(\d+))?$/.exec(entry.toLowerCase());
+      if (!m) return false;
+      const [, name, entryPort] = m;
+      if (entryPort && entryPort !== port) return false;
+      return host === name || host.endsWith(`.${name}`);
+    });
 }
 
 interface ProxyEnvironment {

@@ -91,7 +91,7 @@ describe('dingpush doctor', () => {
     const lines = res.stdout.split('\n').filter((l) => /^[✓⚠✗–] /.test(l));
     expect(lines.length).toBeGreaterThanOrEqual(9);
     expect(lines.filter((l) => !l.startsWith('✓')), res.stdout).toEqual([]);
-    for (const what of [/configuration/, /store: SQLite/, /DingTalk reachable/, /clock/, /AppKey and AppSecret/, /IP whitelist/, /permission: contacts/, /permission: work notifications/, /permission: app robot/, /AgentId 5001/, /robot signed .* security/])
+    for (const what of [/configuration/, /store: SQLite/, /DingTalk oapi reachable/, /clock/, /AppKey and AppSecret/, /IP whitelist/, /permission: contacts/, /permission: work notifications/, /permission: app robot/, /AgentId 5001/, /robot signed .* security/])
       expect(lineOf(res.stdout, what), `${what} in\n${res.stdout}`).toMatch(/^✓/);
     const inbox = await (await fetch(`${emu.url}/_emulator/api/inbox/robots/signed`)).json();
     expect(inbox.messages).toEqual([]);
@@ -209,11 +209,11 @@ describe('dingpush doctor', () => {
   it('DingTalk unreachable: a name that does not resolve, a port nobody answers; the apps are then not checked', async () => {
     const unresolvable = await doctor('http://oapi.dingtalk.invalid', good());
     expect(unresolvable.code).toBe(1);
-    expect(lineOf(unresolvable.stdout, /DingTalk reachable/)).toMatch(/^✗ .*cannot resolve oapi\.dingtalk\.invalid/);
+    expect(lineOf(unresolvable.stdout, /DingTalk oapi reachable/)).toMatch(/^✗ .*cannot resolve oapi\.dingtalk\.invalid/);
     expect(unresolvable.stdout).toMatch(/set HTTPS_PROXY \(or dingtalk\.proxy\)/);
     expect(lineOf(unresolvable.stdout, /apps and robots/)).toMatch(/^– .*not checked: DingTalk is unreachable/);
     const closed = await doctor('http://127.0.0.1:1', good(), [], 'zh_CN.UTF-8');
-    expect(lineOf(closed.stdout, /可以访问钉钉/)).toMatch(/^✗ .*无应答（ECONNREFUSED）/);
+    expect(lineOf(closed.stdout, /可以访问钉钉 oapi/)).toMatch(/^✗ .*无应答（ECONNREFUSED）/);
     expect(closed.stdout).toMatch(/怎么办: 检查防火墙/);
   });
 
@@ -223,12 +223,12 @@ describe('dingpush doctor', () => {
       const byName = emu.url.replace('127.0.0.1', 'oapi.dingtalk.test');
       const res = await doctor(byName, { ...good(), dingtalk: { oapiBaseUrl: byName, apiBaseUrl: byName, timeoutMs: 3000, proxy: proxy.url } });
       expect(res.code, res.stdout).toBe(0);
-      expect(lineOf(res.stdout, /DingTalk reachable/)).toMatch(/^✓ .*through proxy http:\/\/127\.0\.0\.1:\d+/);
+      expect(lineOf(res.stdout, /DingTalk oapi reachable/)).toMatch(/^✓ .*through proxy http:\/\/127\.0\.0\.1:\d+/);
       expect(proxy.connects).toContain(`oapi.dingtalk.test:${new URL(emu.url).port}`);
       proxy.mode = 'refuse';
       const refused = await doctor(byName, { ...good(), dingtalk: { oapiBaseUrl: byName, apiBaseUrl: byName, timeoutMs: 3000, proxy: proxy.url } });
       expect(refused.code).toBe(1);
-      expect(lineOf(refused.stdout, /DingTalk reachable/)).toMatch(/^✗ .*407/);
+      expect(lineOf(refused.stdout, /DingTalk oapi reachable/)).toMatch(/^✗ .*407/);
       expect(refused.stdout).toMatch(/what to do: the proxy .* did not connect/);
     } finally {
       await proxy.close();

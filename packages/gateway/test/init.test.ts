@@ -78,13 +78,22 @@ describe('dingpush init', () => {
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/^dingpush: .*dingpush\.yaml exists; --force overwrites it\n$/);
     // --force rewrites it, keeping the user's own lines of .env.
-    writeFileSync(envFile, `${readFileSync(envFile, 'utf8')}MY_OWN=keep-me\n`);
+    const apiKeyBefore = readFileSync(envFile, 'utf8').match(/DINGPUSH_API_KEY='([^']+)'/)?.[1];
+    expect(apiKeyBefore).toMatch(/^dp_/);
+    writeFileSync(envFile, `${readFileSync(envFile, 'utf8')}MY_OWN=keep-me\n`, { mode: 0o644 });
     const forced = await run(['init', '--config', file, '--force', '--app-key', APP.appKey, '--app-secret', 'another-secret-0123456789']);
     expect(forced.code, forced.stderr).toBe(0);
     const envText = readFileSync(envFile, 'utf8');
     expect(envText).toContain("MY_OWN=keep-me");
     expect(envText).toContain("DINGTALK_APP_SECRET='another-secret-0123456789'");
     expect(envText.match(/DINGTALK_APP_SECRET=/g)).toHaveLength(1);
+    // The API key senders use survived the rewrite (a new one would lock them out).
+    expect(envText.match(/DINGPUSH_API_KEY='([^']+)'/)?.[1]).toBe(apiKeyBefore);
+    // A second configuration beside it does not silently take over the first one's secrets.
+    const other = await run(['init', '--config', join(dir, 'flags', 'other.yaml'), '--app-key', 'dingotherapp', '--app-secret', 'other-app-secret-0123456789']);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/\.env already sets DINGTALK_APP_SECRET to another value \(another configuration's\?\); --force replaces it/);
+    expect(readFileSync(envFile, 'utf8')).toBe(envText);
   });
 
   it('with no values and no terminal: a sandbox configuration, exit 0, no .env', async () => {

@@ -167,6 +167,12 @@ describe('ProxyRouter, the proxy setting and its validation', () => {
     const saved = process.env.NO_PROXY;
     try {
       expect(router.description).toBe(`http via http://127.0.0.1:${proxy.port}/, not for skip.test`);
+      // What doctor reports as the path a call takes agrees with where the request goes.
+      expect(router.proxyOf(`http://${DINGTALK_HOST}:${port}/x`)).toBe(`http://127.0.0.1:${proxy.port}/`);
+      expect(router.proxyOf(`http://skip.test:${port}/x`)).toBeUndefined();
+      expect(router.proxyOf(`http://api.skip.test/x`)).toBeUndefined();
+      expect(router.proxyOf(`https://${DINGTALK_HOST}/x`)).toBeUndefined(); // no HTTPS_PROXY given
+      expect(router.proxyOf(`http://127.0.0.1:${port}/x`)).toBeUndefined();
       // Changing the environment afterwards changes nothing.
       process.env.NO_PROXY = '*';
       const res = await request(`http://${DINGTALK_HOST}:${port}/x`, { dispatcher: router });

@@ -1,5 +1,6 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { parseEnv } from 'node:util';
 import { type FirstConfig, mergeDotEnv, renderFirstConfig } from '../setup/first-config.js';
 import {
   agentIdShape,
@@ -109,6 +110,22 @@ async function gather(f: InitFlags, ask: Asker | undefined): Promise<FirstConfig
   };
 }
 
+/**
+ * Writes a file only its owner can read, never readable by others even for a moment: a new file of mode 0600 beside
+ * it, then renamed over it.
+ */
+function writePrivately(path: string, text: string): void {
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, text, { mode: 0o600, flag: 'wx' });
+  try {
+    chmodSync(temp, 0o600); // whatever the umask
+    renameSync(temp, path);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
+  }
+}
+
 /** `dingpush init`: writes a commented configuration, its secrets to .env beside it (mode 0600). Prints no secret. */
 export async function init(f: InitFlags): Promise<void> {
   const configPath = resolve(f.config ?? 'dingpush.yaml');
@@ -116,16 +133,17 @@ export async function init(f: InitFlags): Promise<void> {
   if (existsSync(configPath) && !f.force) throw new UsageError(`${shown} exists; --force overwrites it`);
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const answers = await gather(f, interactive ? await terminalAsker() : undefined);
-  const { yaml, secrets } = renderFirstConfig(answers);
-
   mkdirSync(dirname(configPath), { recursive: true });
   const envPath = join(dirname(configPath), '.env');
+  const existingText = existsSync(envPath) ? readFileSync(envPath, 'utf8') : '';
+  const existing = parseEnv(existingText) as Record<string, string>;
+  // The API key senders already use stays: a new one would lock them out (rotate it by editing .env).
+  const { yaml, secrets } = renderFirstConfig(answers, existing.DINGPUSH_API_KEY || undefined);
+  // .env may serve another configuration in this directory: a secret of its own is not replaced without --force.
+  const clash = Object.keys(secrets).find((name) => existing[name] !== undefined && existing[name] !== secrets[name]);
+  if (clash && !f.force) throw new UsageError(`${relative(process.cwd(), envPath) || envPath} already sets ${clash} to another value (another configuration's?); --force replaces it`);
   const names = Object.keys(secrets);
-  if (names.length > 0) {
-    const existing = existsSync(envPath) ? readFileSync(envPath, 'utf8') : '';
-    writeFileSync(envPath, mergeDotEnv(existing, secrets), { mode: 0o600 });
-    chmodSync(envPath, 0o600);
-  }
+  if (names.length > 0) writePrivately(envPath, mergeDotEnv(existingText, secrets));
   writeFileSync(configPath, yaml);
   const lines = [
     `wrote ${shown}${answers.app || answers.robot ? '' : ' (sandbox: no DingTalk app or robot yet)'}`,

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { type Config, configSchema } from './schema.js';
+import { type Config, type ConfigInput, configSchema } from './schema.js';
 
 /** A configuration that cannot be used; `problems` lists every one found, each naming its key. */
 export class ConfigError extends Error {
@@ -81,9 +81,20 @@ export function parseConfig(data: unknown, env: NodeJS.ProcessEnv = process.env,
  * Rules that hold only for a gateway that starts serving: outside sandbox mode (an app or a robot configured) every
  * sender needs a key.
  */
-export function startProblems(config: Config): string[] {
-  const sandbox = config.apps.length === 0 && config.robots.length === 0;
-  return !sandbox && config.apiKeys.length === 0 ? [NEEDS_API_KEY] : [];
+export function startProblems(config: Pick<ConfigInput, 'apps' | 'robots' | 'apiKeys'>): string[] {
+  const sandbox = (config.apps?.length ?? 0) === 0 && (config.robots?.length ?? 0) === 0;
+  return !sandbox && (config.apiKeys?.length ?? 0) === 0 ? [NEEDS_API_KEY] : [];
+}
+
+/** The start rules of a file that did not validate, read from what it says (so that one pass lists them too). */
+export function rawStartProblems(data: unknown): string[] {
+  if (typeof data !== 'object' || data === null) return [];
+  const d = data as Record<string, unknown>;
+  const list = (v: unknown) => (Array.isArray(v) ? v : undefined);
+  const apps = list(d.apps);
+  const robots = list(d.robots);
+  const apiKeys = list(d.apiKeys);
+  return startProblems({ ...(apps ? { apps } : {}), ...(robots ? { robots } : {}), ...(apiKeys ? { apiKeys } : {}) } as Pick<ConfigInput, 'apps' | 'robots' | 'apiKeys'>);
 }
 
 export const NEEDS_API_KEY = 'apiKeys: at least one API key is needed outside sandbox mode (sandbox mode is when no app or robot is configured)';
@@ -131,8 +142,8 @@ export function readConfigData(path: string): unknown {
   }
 }
 
-/** Every problem of a configuration file (reading its `.env`), or the configuration. */
-export function checkConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): { config?: Config; problems: string[] } {
+/** Every problem of a configuration file (reading its `.env`), or the configuration; `data` is the file as parsed. */
+export function checkConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): { config?: Config; problems: string[]; data?: unknown } {
   let data: unknown;
   let fullEnv: NodeJS.ProcessEnv;
   try {
@@ -142,7 +153,7 @@ export function checkConfigFile(path: string, env: NodeJS.ProcessEnv = process.e
     if (err instanceof ConfigError) return { problems: err.problems };
     throw err;
   }
-  return checkConfig(data, fullEnv, dirname(resolve(path)));
+  return { ...checkConfig(data, fullEnv, dirname(resolve(path))), data };
 }
 
 export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Config {
@@ -151,10 +162,20 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
   return checked.config;
 }
 
+/**
+ * An unknown key as a problem shows it. A YAML typo can make a value part of a key (`secret:SEC…` without the space
+ * after the colon is one key): what follows a colon, and anything past 40 characters, is not shown.
+ */
+function shownKey(key: string): string {
+  const colon = key.indexOf(':');
+  if (colon >= 0) return `${key.slice(0, colon)}:… (a space is missing after the colon?)`;
+  return key.length > 40 ? `${key.slice(0, 40)}…` : key;
+}
+
 function describeIssue(issue: z.core.$ZodIssue): string {
   const path = formatPath(issue.path);
   let message = issue.message;
-  if (issue.code === 'unrecognized_keys') message = `unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys') message = `unknown key ${issue.keys.map((k) => `"${shownKey(k)}"`).join(', ')}`;
   if (issue.code === 'invalid_type') message = `expected ${issue.expected}`;
   return `${path || '(root)'}: ${message}`;
 }

@@ -22,6 +22,11 @@ interface Group {
   /** The permission to apply for, as the console names it. */
   permission: Text;
   probe(client: DingTalkApp): Promise<unknown>;
+  /**
+   * The refusals that prove the call got past the permission check (the probe asks for something that does not
+   * exist). Any other refusal proves nothing: the permission is then "not verified", never "granted".
+   */
+  pastPermission(code: number | string): boolean;
 }
 
 const GROUPS: Group[] = [
@@ -30,6 +35,7 @@ const GROUPS: Group[] = [
     name: t('contacts (mobiles → userids, departments)', '通讯录（手机号查 userid、部门）'),
     permission: t('通讯录只读权限 / 根据手机号获取成员基本信息 (qyapi_get_member_by_mobile)', '通讯录只读权限 / 根据手机号获取成员基本信息（qyapi_get_member_by_mobile）'),
     probe: (c) => c.listSubDepartments(1),
+    pastPermission: () => false,
   },
   {
     key: 'workNotice',
@@ -38,17 +44,18 @@ const GROUPS: Group[] = [
     // Asks for the progress of task 1, which is not this app's: DingTalk checks the permission and the AgentId
     // first, then answers 40035 (no such task). Nothing is sent.
     probe: (c) => c.getSendProgress(1),
+    // 40035 / 400002: no such task; 40056 / 41011: the AgentId is not this app's (checked next).
+    pastPermission: (code) => code === 40035 || code === 400002 || code === 40056 || code === 41011,
   },
   {
     key: 'robot',
     name: t('app robot (chats, one-to-one)', '应用机器人（群聊、单聊）'),
     permission: t('企业内机器人发送消息权限 (qyapi_robot_sendmsg)', '企业内机器人发送消息权限（qyapi_robot_sendmsg）'),
     probe: (c) => c.getOtoReadStatus('dingpush-doctor-probe'),
+    // No such message; or a robotCode that is not this app's (checked next).
+    pastPermission: (code) => code === 'invalid.processQueryKey' || code === 'resource.not.found' || /^invalidParameter\.robotCode\./.test(String(code)),
   },
 ];
-
-/** A probe's answer that is not about permissions: the call got past the permission check. */
-const pastPermission = (e: DingTalkError) => !isPermission(e) && !isWhitelist(e) && e.errorClass !== 'retry' && e.code !== 'network' && e.code !== 'timeout';
 
 /**
  * Which groups this configuration needs of an app: work notifications with an AgentId, the robot with a robotCode,
@@ -143,8 +150,14 @@ export async function appChecks(config: Config, app: AppConfig, index: number, t
       });
       continue;
     }
-    if (failure && !pastPermission(failure)) {
-      checks.push({ id: id(`permission:${group.key}`), status: 'warn', title, detail: said(failure), fix: t('run doctor again; DingTalk did not answer this check', '稍后重新运行 doctor；钉钉未回应此项检查') });
+    if (failure && !group.pastPermission(failure.code)) {
+      checks.push({
+        id: id(`permission:${group.key}`),
+        status: 'warn',
+        title,
+        detail: t(`not verified: DingTalk answered ${failure.code} ${failure.dingMessage}`, `未能确认：钉钉应答 ${failure.code} ${failure.dingMessage}`),
+        fix: failure.todo,
+      });
       continue;
     }
     checks.push({ id: id(`permission:${group.key}`), status: 'pass', title, detail: t('granted', '已授权') });

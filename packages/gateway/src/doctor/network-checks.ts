@@ -11,30 +11,60 @@ export const CLOCK_FAIL_MS = 50 * MINUTE;
 
 const TLS_CODES = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/;
 
+/** The two API families and the harmless call that shows each is DingTalk's: a token request without credentials. */
+const FAMILIES = [
+  {
+    key: 'oapi',
+    name: 'oapi',
+    base: (c: Config) => c.dingtalk.oapiBaseUrl,
+    setting: 'dingtalk.oapiBaseUrl',
+    path: '/gettoken',
+    init: { method: 'GET' as const },
+    // DingTalk says 41002 (AppKey missing); 404 / 22 mean this is not where oapi lives.
+    isDingTalk: (status: number, body: Record<string, unknown>) => status === 200 && typeof body.errcode === 'number' && body.errcode !== 404 && body.errcode !== 22,
+  },
+  {
+    key: 'api',
+    name: 'new API',
+    base: (c: Config) => c.dingtalk.apiBaseUrl,
+    setting: 'dingtalk.apiBaseUrl',
+    path: '/v1.0/oauth2/accessToken',
+    init: { method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: '{}' },
+    // DingTalk says 400 MissingappKey; a 404 (InvalidAction.NotFound) means this is not where the new API lives.
+    isDingTalk: (status: number, body: Record<string, unknown>) => status !== 404 && typeof body.code === 'string' && body.code !== 'InvalidAction.NotFound',
+  },
+];
+
 /**
- * DingTalk is reachable from here: each base URL's name resolves (unless a proxy resolves it), and it answers an
- * unauthenticated GET (gettoken without credentials: DingTalk says 41002, nothing happens). The answer's HTTP Date
- * header tells how far this machine's clock is from DingTalk's.
+ * DingTalk is reachable from here: each base URL's name resolves (unless a proxy resolves it), and a token request
+ * without credentials gets DingTalk's answer (nothing happens at DingTalk). The answer's HTTP Date header tells how far
+ * this machine's clock is from DingTalk's.
  */
-export async function networkChecks(config: Config, transport: Transport, proxyFor: (url: string) => string | undefined): Promise<Check[]> {
+export async function networkChecks(config: Config, transport: Transport): Promise<Check[]> {
   const checks: Check[] = [];
-  const origins = [...new Set([config.dingtalk.oapiBaseUrl, config.dingtalk.apiBaseUrl].map((u) => new URL(u).origin))];
   let skewMs: number | undefined;
-  for (const origin of origins) {
-    const host = new URL(origin).hostname;
-    const proxy = proxyFor(origin);
-    const title = t(`DingTalk reachable: ${origin}${proxy ? ` (through proxy ${proxy})` : ''}`, `可以访问钉钉: ${origin}${proxy ? `（经代理 ${proxy}）` : ''}`);
+  const resolved = new Map<string, Promise<string | undefined>>();
+  const resolve = (host: string) => {
+    if (!resolved.has(host)) resolved.set(host, lookup(host).then(() => undefined, (err: { code?: string }) => err.code ?? String(err)));
+    return resolved.get(host)!;
+  };
+  for (const family of FAMILIES) {
+    const base = family.base(config).replace(/\/$/, '');
+    const url = `${base}${family.path}`;
+    const host = new URL(base).hostname;
+    const proxy = transport.proxyOf(url);
+    const id = `reach:${family.key}`;
+    const title = t(`DingTalk ${family.name} reachable: ${base}${proxy ? ` (through proxy ${proxy})` : ''}`, `可以访问钉钉${family.name === 'oapi' ? ' oapi' : '新版 API'}: ${base}${proxy ? `（经代理 ${proxy}）` : ''}`);
     if (!proxy && isIP(host.replace(/^\[|\]$/g, '')) === 0) {
-      try {
-        await lookup(host);
-      } catch (err) {
+      const failure = await resolve(host);
+      if (failure) {
         checks.push({
-          id: `reach:${host}`,
+          id,
           status: 'fail',
           title,
-          detail: t(`cannot resolve ${host} (${(err as { code?: string }).code ?? err})`, `无法解析 ${host}（${(err as { code?: string }).code ?? err}）`),
+          detail: t(`cannot resolve ${host} (${failure})`, `无法解析 ${host}（${failure}）`),
           fix: t(
-            'check this machine\'s DNS; where the internet is reached only through an HTTP proxy, set HTTPS_PROXY (or dingtalk.proxy)',
+            "check this machine's DNS; where the internet is reached only through an HTTP proxy, set HTTPS_PROXY (or dingtalk.proxy)",
             '检查本机 DNS；如果只能经 HTTP 代理上网，请设置 HTTPS_PROXY（或配置 dingtalk.proxy）',
           ),
         });
@@ -43,28 +73,43 @@ export async function networkChecks(config: Config, transport: Transport, proxyF
     }
     const started = Date.now();
     try {
-      const res = await transport.send('/gettoken', `${origin}/gettoken`, { method: 'GET' });
+      const res = await transport.send(family.path, url, family.init);
+      const body = (typeof res.body === 'object' && res.body !== null ? res.body : {}) as Record<string, unknown>;
       const date = res.headers.date;
       const theirs = typeof date === 'string' ? Date.parse(date) : Number.NaN;
       // The Date header has a resolution of a second; compare it with the middle of the request.
       if (Number.isFinite(theirs) && skewMs === undefined) skewMs = theirs - (started + Date.now()) / 2;
-      checks.push({ id: `reach:${host}`, status: 'pass', title, detail: t(`answered in ${Date.now() - started} ms`, `${Date.now() - started} 毫秒内应答`) });
+      if (!family.isDingTalk(res.status, body)) {
+        checks.push({
+          id,
+          status: 'fail',
+          title,
+          detail: t(
+            `answered, but not as DingTalk's ${family.name} (HTTP ${res.status}${body.errcode !== undefined ? `, errcode ${body.errcode}` : body.code !== undefined ? `, ${body.code}` : ''})`,
+            `有应答，但不是钉钉${family.name === 'oapi' ? ' oapi' : '新版 API'} 的应答（HTTP ${res.status}${body.errcode !== undefined ? `，errcode ${body.errcode}` : body.code !== undefined ? `，${body.code}` : ''}）`,
+          ),
+          fix: t(`check ${family.setting}: ${family.key === 'oapi' ? 'https://oapi.dingtalk.com' : 'https://api.dingtalk.com'} unless you reach DingTalk through something else`, `检查 ${family.setting}：一般应为 ${family.key === 'oapi' ? 'https://oapi.dingtalk.com' : 'https://api.dingtalk.com'}`),
+          where: t('the configuration', '配置文件'),
+        });
+        continue;
+      }
+      checks.push({ id, status: 'pass', title, detail: t(`answered in ${Date.now() - started} ms`, `${Date.now() - started} 毫秒内应答`) });
     } catch (err) {
       if (err instanceof DingTalkError && err.httpStatus !== undefined) {
-        // Something answered, not in JSON (a proxy's or a captive portal's page?): reachable, but suspicious.
+        // Something answered, not in JSON (a proxy's or a captive portal's page?).
         checks.push({
-          id: `reach:${host}`,
-          status: 'warn',
+          id,
+          status: 'fail',
           title,
           detail: t(`answered HTTP ${err.httpStatus}, not DingTalk's JSON`, `应答 HTTP ${err.httpStatus}，不是钉钉的 JSON`),
-          fix: t('check dingtalk.oapiBaseUrl / apiBaseUrl and any proxy in between', '检查 dingtalk.oapiBaseUrl / apiBaseUrl 以及中间的代理'),
+          fix: t(`check ${family.setting} and any proxy in between`, `检查 ${family.setting} 以及中间的代理`),
         });
         continue;
       }
       const reason = err instanceof DingTalkError ? err.dingMessage : String(err);
       const tls = TLS_CODES.test(reason);
       checks.push({
-        id: `reach:${host}`,
+        id,
         status: 'fail',
         title,
         detail: t(`no answer (${reason})`, `无应答（${reason}）`),

@@ -1,6 +1,7 @@
 import { constants, existsSync, statSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { redactUrl } from '@dingpush/dingtalk';
 import type { Config } from '../config/schema.js';
 import { type Check, t } from './checklist.js';
 
@@ -51,7 +52,7 @@ async function postgresCheck(url: string, schema: string | undefined): Promise<C
   const safe = redactUrl(url);
   const title = t(`store: PostgreSQL ${safe}`, `存储: PostgreSQL ${safe}`);
   const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000, query_timeout: 3_000 });
   try {
     await client.connect();
     const row = (await client.query<{ ok: boolean }>("select has_database_privilege(current_database(), 'CREATE') or exists (select 1 from pg_namespace where nspname = $1) as ok", [schema ?? 'public'])).rows[0];
@@ -82,15 +83,21 @@ async function redisCheck(url: string): Promise<Check> {
   const safe = redactUrl(url);
   const title = t(`shared quotas: Redis ${safe}`, `共享配额: Redis ${safe}`);
   const { Redis } = await import('ioredis');
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 2_000, commandTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   // With no retries, connect() rejects with "Connection is closed."; the socket's own error says why.
   let cause: unknown;
   redis.on('error', (err) => {
     cause ??= err;
   });
   try {
-    await redis.connect();
-    await redis.ping();
+    // A server that accepts connections and never answers must not hold doctor: 3 s for the whole check.
+    await withTimeout(
+      (async () => {
+        await redis.connect();
+        await redis.ping();
+      })(),
+      3_000,
+    );
     return { id: 'redis', status: 'pass', title, detail: t('reachable', '可连接') };
   } catch (thrown) {
     const err = cause ?? thrown;
@@ -107,13 +114,10 @@ async function redisCheck(url: string): Promise<Check> {
   }
 }
 
-/** A connection URL without its password. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
