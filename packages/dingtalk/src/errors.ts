@@ -27,7 +27,15 @@ export interface ErrorInfo {
   waitMs?: number;
   /** What the operator must do (dingpush already retries, refreshes tokens and paces on its own). */
   todo: ErrorTodo;
+  /** Which part of the setup the failure is about, when it is one a person configures (what `doctor` diagnoses). */
+  setup?: SetupProblem;
 }
+
+/**
+ * The setup problems of an app or a robot that several codes report: wrong credentials, a missing permission, the
+ * app's IP whitelist, a robot's webhook token that does not exist.
+ */
+export type SetupProblem = 'credentials' | 'permission' | 'ipWhitelist' | 'robotToken';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -69,6 +77,9 @@ const e = (cls: ErrorClass, meaning: string, waitMs?: number, todo?: Pair): Erro
 });
 /** A permanent failure: retrying cannot help, so the line must name the fix. */
 const fix = (meaning: string, todo: Pair): ErrorInfo => e('permanent', meaning, undefined, todo);
+const withSetup = (setup: SetupProblem, info: ErrorInfo): ErrorInfo => ({ ...info, setup });
+/** A permanent failure that is a setup problem (its line is the one that problem's codes share). */
+const setupFix = (meaning: string, setup: SetupProblem): ErrorInfo => ({ ...fix(meaning, SETUP_LINES[setup]), setup });
 
 // Lines shared by several codes.
 const CREDENTIALS: Pair = [
@@ -83,13 +94,14 @@ const IP_WHITELIST: Pair = [
   `DingTalk refused this server's IP address: add the gateway's egress (public) IP, the one DingTalk's message names, in ${APP_EN} → 安全设置 → 服务器出口IP, then send again.`,
   `钉钉拒绝了本服务器的 IP：请在${APP_ZH} → 安全设置 → 服务器出口IP 中添加网关的公网出口 IP（即钉钉返回信息中给出的地址），然后重新发送。`,
 ];
-const MONTHLY_QUOTA: Pair = [
-  "The organisation's monthly API call quota is used up (5000 calls on the standard edition; tokens and directory lookups do not count): wait for next month or upgrade the DingTalk edition. Until then work notifications and app-robot messages fail.",
-  '本组织本月的接口调用次数已用完（标准版每月 5000 次，获取 token 和通讯录查询不计入）：请等到下个月或升级钉钉版本。在此之前工作通知和应用机器人消息都会失败。',
-];
 const ROBOT_TOKEN_GONE: Pair = [
   `The robot's access_token does not exist: the robot was removed or its webhook was copied wrongly. Copy the webhook again from ${ROBOT_EN} into dingpush's robots[].webhook, or add the robot again.`,
   `机器人的 access_token 不存在：机器人已被移除，或 Webhook 复制有误。请从${ROBOT_ZH} 重新复制 Webhook 到 dingpush 配置的 robots[].webhook，或重新添加机器人。`,
+];
+const SETUP_LINES: Readonly<Record<SetupProblem, Pair>> = { credentials: CREDENTIALS, permission: PERMISSION, ipWhitelist: IP_WHITELIST, robotToken: ROBOT_TOKEN_GONE };
+const MONTHLY_QUOTA: Pair = [
+  "The organisation's monthly API call quota is used up (5000 calls on the standard edition; tokens and directory lookups do not count): wait for next month or upgrade the DingTalk edition. Until then work notifications and app-robot messages fail.",
+  '本组织本月的接口调用次数已用完（标准版每月 5000 次，获取 token 和通讯录查询不计入）：请等到下个月或升级钉钉版本。在此之前工作通知和应用机器人消息都会失败。',
 ];
 const ROBOT_SECURITY: Pair = [
   `The robot's security settings (${ROBOT_EN} → 安全设置) refused the message, and DingTalk's message says which: put one of its keywords in the message, set its signing secret (SEC…) in robots[].secret, correct this server's clock (it must be within 1 hour), or add this server's egress IP to its IP whitelist.`,
@@ -139,10 +151,11 @@ export const OAPI_ERRORS: Readonly<Record<number, ErrorInfo>> = {
     `Nothing to do if it passes: dingpush fetches a new token. If it keeps failing, the AppKey belongs to another organisation or the app was deleted: check ${APP_EN} → 凭证与基础信息 against dingpush's apps[].appKey.`,
     `偶发无需处理：dingpush 会重新获取 token。若一直失败，说明 AppKey 属于其他组织或应用已被删除：请对照${APP_ZH} → 凭证与基础信息 核对 dingpush 配置的 apps[].appKey。`,
   ]),
-  40001: e('refresh_token', 'wrong app secret or invalid token', undefined, [
+  // A refresh first (a stale token answers it too); if it persists, the AppSecret is wrong.
+  40001: withSetup('credentials', e('refresh_token', 'wrong app secret or invalid token', undefined, [
     `Nothing to do if it passes: dingpush fetches a new token. If it keeps failing, the AppSecret is wrong: copy the Client Secret from ${APP_EN} → 凭证与基础信息 into dingpush's apps[].appSecret.`,
     `偶发无需处理：dingpush 会重新获取 token。若一直失败，说明 AppSecret 错误：请从${APP_ZH} → 凭证与基础信息 复制 Client Secret 到 dingpush 配置的 apps[].appSecret。`,
-  ]),
+  ])),
   40014: e('refresh_token', 'invalid access token'),
   42001: e('refresh_token', 'access token expired'),
   43007: fix('authorisation required', [
@@ -153,7 +166,7 @@ export const OAPI_ERRORS: Readonly<Record<number, ErrorInfo>> = {
     'The token did not reach DingTalk in the URL: look for a proxy between dingpush and DingTalk that strips query strings; if there is none, report it to dingpush with the request id.',
     'access_token 没有随 URL 到达钉钉：请检查 dingpush 与钉钉之间是否有去掉查询参数的代理；若没有，请带上 request id 向 dingpush 报告。',
   ]),
-  40089: fix('invalid AppKey or AppSecret', CREDENTIALS),
+  40089: setupFix('invalid AppKey or AppSecret', 'credentials'),
   41002: fix('AppKey missing', [
     `AppKey is empty: set apps[].appKey in dingpush's configuration to the Client ID shown in ${APP_EN} → 凭证与基础信息.`,
     `AppKey 为空：请在 dingpush 配置的 apps[].appKey 中填写${APP_ZH} → 凭证与基础信息 中的 Client ID。`,
@@ -162,8 +175,8 @@ export const OAPI_ERRORS: Readonly<Record<number, ErrorInfo>> = {
     `AppSecret is empty: set apps[].appSecret in dingpush's configuration (or the environment variable it names) to the Client Secret shown in ${APP_EN} → 凭证与基础信息.`,
     `AppSecret 为空：请在 dingpush 配置的 apps[].appSecret（或其引用的环境变量）中填写${APP_ZH} → 凭证与基础信息 中的 Client Secret。`,
   ]),
-  60011: fix('the app lacks the permission for this API', PERMISSION),
-  60020: fix("this server IP is not in the app's whitelist", IP_WHITELIST),
+  60011: setupFix('the app lacks the permission for this API', 'permission'),
+  60020: setupFix("this server IP is not in the app's whitelist", 'ipWhitelist'),
   90001: e('rate_limited', 'all APIs temporarily disabled for this server', SECOND, [
     'Nothing to do: dingpush waits and retries. If it repeats, too many calls come from this server\'s IP (DingTalk bans an IP for 5 minutes above 10 000 calls in 20 s): look for other programs sharing the egress IP.',
     '无需处理：dingpush 会等待后重试。若反复出现，说明本服务器 IP 的调用过多（20 秒内超过 10000 次会被封禁 5 分钟）：请检查是否有其他程序共用该出口 IP。',
@@ -299,17 +312,17 @@ export const OAPI_ERRORS: Readonly<Record<number, ErrorInfo>> = {
   // custom robot webhook (§6.5)
   130101: e('rate_limited', 'robot sent more than 20 messages in a minute; blocked for 10 minutes', 10 * MINUTE, ROBOT_BLOCKED),
   410100: e('rate_limited', 'robot rate limited; blocked for 10 minutes', 10 * MINUTE, ROBOT_BLOCKED),
-  300001: fix('robot access token does not exist', ROBOT_TOKEN_GONE),
-  300005: fix('robot access token does not exist', [
+  300001: setupFix('robot access token does not exist', 'robotToken'),
+  300005: withSetup('robotToken', fix('robot access token does not exist', [
     `The robot's access_token does not exist (seen with external groups): copy the webhook again from ${ROBOT_EN} into robots[].webhook; for a group with other organisations, try a robot of an internal group.`,
     `机器人的 access_token 不存在（常见于外部群）：请从${ROBOT_ZH} 重新复制 Webhook 到 robots[].webhook；若是跨组织的外部群，请改用内部群的机器人。`,
-  ]),
+  ])),
   310000: fix('robot security check failed (keywords, signature, timestamp or IP whitelist)', ROBOT_SECURITY),
   400013: fix('the group was dissolved', [
     "The robot's group was dissolved: remove the robot from dingpush's configuration, or replace its webhook with a robot of a live group.",
     '机器人所在的群已解散：请从 dingpush 配置中删除该机器人，或换成现有群中机器人的 Webhook。',
   ]),
-  400101: fix('robot access token does not exist', ROBOT_TOKEN_GONE),
+  400101: setupFix('robot access token does not exist', 'robotToken'),
   400102: fix('robot disabled', [
     `The robot is disabled: enable it again in ${ROBOT_EN}, or replace it in dingpush's robots[].webhook.`,
     `机器人已停用：请在${ROBOT_ZH} 中重新启用，或在 dingpush 配置的 robots[].webhook 中换成其他机器人。`,
@@ -318,10 +331,10 @@ export const OAPI_ERRORS: Readonly<Record<number, ErrorInfo>> = {
     'Custom robots take only text, markdown, link, actionCard and feedCard: send one of those (images and files go through work notifications).',
     '自定义机器人只支持 text、markdown、link、actionCard、feedCard：请改用其中一种（图片和文件请用工作通知发送）。',
   ]),
-  400106: fix('robot not in the group', [
+  400106: withSetup('robotToken', fix('robot not in the group', [
     "The robot is no longer in the group: add it again in the group's 群设置 → 机器人 → 添加机器人 and put its new webhook in dingpush's robots[].webhook.",
     '机器人已不在群中：请在 群设置 → 机器人 → 添加机器人 重新添加，并把新的 Webhook 填入 dingpush 配置的 robots[].webhook。',
-  ]),
+  ])),
   400402: fix('a message field is missing or invalid', [
     "A field of the robot message is missing or malformed (DingTalk's message names it, e.g. markdown title): fill it in or fix it and send again.",
     '机器人消息缺少某字段或格式不正确（钉钉返回信息中有说明，如 markdown 的 title）：请补全或修正后重新发送。',
@@ -349,9 +362,9 @@ export const OAPI_ERRORS: Readonly<Record<number, ErrorInfo>> = {
 /** New-API string codes (HTTP 4xx/5xx with {code, message, requestid}). */
 export const NEW_API_ERRORS: Readonly<Record<string, ErrorInfo>> = {
   InvalidAuthentication: e('refresh_token', 'invalid or expired access token'),
-  invalidClientIdOrSecret: fix('invalid AppKey or AppSecret', CREDENTIALS),
-  'Forbidden.AccessDenied.AccessTokenPermissionDenied': fix('the app lacks the permission for this API', PERMISSION),
-  'Forbidden.AccessDenied.IpNotInWhiteList': fix("this server IP is not in the app's whitelist", IP_WHITELIST),
+  invalidClientIdOrSecret: setupFix('invalid AppKey or AppSecret', 'credentials'),
+  'Forbidden.AccessDenied.AccessTokenPermissionDenied': setupFix('the app lacks the permission for this API', 'permission'),
+  'Forbidden.AccessDenied.IpNotInWhiteList': setupFix("this server IP is not in the app's whitelist", 'ipWhitelist'),
   'Forbidden.AccessDenied.QpsLimitForAppkeyAndApi': e('rate_limited', 'per-app per-API QPS exceeded', SECOND),
   'Forbidden.AccessDenied.QpmLimitForAppkeyAndApi': e('rate_limited', 'per-app per-API per-minute limit exceeded', MINUTE),
   'Forbidden.AccessDenied.QpsLimitForApi': e('rate_limited', 'global per-API QPS exceeded', SECOND),
@@ -387,8 +400,8 @@ export function classify(facts: ErrorFacts): ErrorInfo {
     if (sub === 'isp.-1') return e('retry', 'backend service unavailable');
     // The meaning stays the same for every other sub_code: DingTalkError's message is built from it.
     const meaning = `authorisation or permission problem (sub_code ${sub ?? '?'})`;
-    if (sub === '60011') return fix(meaning, PERMISSION);
-    if (sub === '60020') return fix(meaning, IP_WHITELIST);
+    if (sub === '60011') return setupFix(meaning, 'permission');
+    if (sub === '60020') return setupFix(meaning, 'ipWhitelist');
     return fix(meaning, [
       `DingTalk refused the call's authorisation (sub_code ${sub ?? '?'}; read sub_msg): usually the app lacks a permission (${APP_EN} → 权限管理), or the AppKey, AppSecret and AgentId in dingpush's configuration are not all from the same app.`,
       `钉钉拒绝了此调用的授权（sub_code ${sub ?? '?'}，详见 sub_msg）：通常是应用缺少权限（${APP_ZH} → 权限管理），或 dingpush 配置中的 AppKey、AppSecret、AgentId 不是来自同一个应用。`,
@@ -503,6 +516,8 @@ export class DingTalkError extends Error {
   readonly waitMs: number | undefined;
   /** What the operator must do, in English and in Chinese. */
   readonly todo: ErrorTodo;
+  /** Which part of the setup the failure is about (credentials, a permission, the IP whitelist, a robot token), if any. */
+  readonly setup: SetupProblem | undefined;
 
   constructor(
     readonly api: string,
@@ -519,6 +534,7 @@ export class DingTalkError extends Error {
     this.errorClass = info.class;
     this.waitMs = info.waitMs;
     this.todo = info.todo ?? DEFAULT_TODO[info.class];
+    this.setup = info.setup;
   }
 
   get retryable(): boolean {

@@ -18,6 +18,7 @@ export {
   type ErrorFacts,
   type ErrorInfo,
   type ErrorTodo,
+  type SetupProblem,
   egressIpOf,
   NEW_API_ERRORS,
   OAPI_ERRORS,

@@ -205,4 +205,13 @@ describe('failures against the emulator', () => {
     }
     await app.close();
   });
+
+  it('the codes of one setup problem say which (what doctor diagnoses), whatever their family or envelope', () => {
+    const setupOf = (facts: Parameters<typeof classify>[0]) => classify(facts).setup;
+    expect([setupOf({ errcode: 40089 }), setupOf({ errcode: 40001 }), setupOf({ code: 'invalidClientIdOrSecret' })]).toEqual(['credentials', 'credentials', 'credentials']);
+    expect([setupOf({ errcode: 60011 }), setupOf({ errcode: 88, subCode: '60011' }), setupOf({ code: 'Forbidden.AccessDenied.AccessTokenPermissionDenied' })]).toEqual(['permission', 'permission', 'permission']);
+    expect([setupOf({ errcode: 60020 }), setupOf({ errcode: 88, subCode: '60020' }), setupOf({ code: 'Forbidden.AccessDenied.IpNotInWhiteList' })]).toEqual(['ipWhitelist', 'ipWhitelist', 'ipWhitelist']);
+    expect([300001, 300005, 400101, 400106].map((errcode) => setupOf({ errcode }))).toEqual(['robotToken', 'robotToken', 'robotToken', 'robotToken']);
+    expect([setupOf({ errcode: -1 }), setupOf({ errcode: 40014 }), setupOf({ errcode: 130101 }), setupOf({ errcode: 88, subCode: '40014' })]).toEqual([undefined, undefined, undefined, undefined]);
+  });
 });

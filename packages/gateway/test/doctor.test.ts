@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type OrgInput, parseOrg, type RunningEmulator, startEmulator } from '@dingpush/emulator';
@@ -53,7 +53,6 @@ describe('dingpush doctor', () => {
   /** Writes a config (secrets in the .env beside it, referred to as ${NAME}) and runs doctor on it. */
   async function doctor(emuUrl: string, config: Record<string, unknown>, args: string[] = [], lang = 'en_US.UTF-8') {
     const sub = join(dir, `case${n++}`);
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(sub);
     const file = join(sub, 'dingpush.yaml');
     writeFileSync(join(sub, '.env'), `DOCTOR_API_KEY=doctor-api-key-0123456789\nSIGNED_SECRET=${SECRET}\n`, { mode: 0o600 });

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { checkConfigFile, rawStartProblems, startProblems } from '../config/load.js';
+import { checkConfigFile, startProblems } from '../config/load.js';
 import { UsageError } from './options.js';
 
 /** The configuration file a command reads: --config, else DINGPUSH_CONFIG, else ./dingpush.yaml. */
@@ -16,7 +16,7 @@ export function configPathOf(flag: string | undefined): string {
 export async function configCheck(f: { config?: string }): Promise<void> {
   const path = configPathOf(f.config);
   const { config, problems, data } = checkConfigFile(path);
-  const all = config ? startProblems(config) : [...problems, ...rawStartProblems(data)];
+  const all = config ? startProblems(config) : [...problems, ...startProblems(data)];
   if (!config || all.length > 0) {
     process.stderr.write(`${all.map((p) => `✗ ${p}`).join('\n')}\n${path}: ${all.length} problem${all.length === 1 ? '' : 's'}\n`);
     process.exitCode = 2;

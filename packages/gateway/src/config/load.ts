@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { type Config, type ConfigInput, configSchema } from './schema.js';
+import { type Config, configSchema } from './schema.js';
 
 /** A configuration that cannot be used; `problems` lists every one found, each naming its key. */
 export class ConfigError extends Error {
@@ -81,20 +81,12 @@ export function parseConfig(data: unknown, env: NodeJS.ProcessEnv = process.env,
  * Rules that hold only for a gateway that starts serving: outside sandbox mode (an app or a robot configured) every
  * sender needs a key.
  */
-export function startProblems(config: Pick<ConfigInput, 'apps' | 'robots' | 'apiKeys'>): string[] {
-  const sandbox = (config.apps?.length ?? 0) === 0 && (config.robots?.length ?? 0) === 0;
-  return !sandbox && (config.apiKeys?.length ?? 0) === 0 ? [NEEDS_API_KEY] : [];
-}
-
-/** The start rules of a file that did not validate, read from what it says (so that one pass lists them too). */
-export function rawStartProblems(data: unknown): string[] {
-  if (typeof data !== 'object' || data === null) return [];
-  const d = data as Record<string, unknown>;
-  const list = (v: unknown) => (Array.isArray(v) ? v : undefined);
-  const apps = list(d.apps);
-  const robots = list(d.robots);
-  const apiKeys = list(d.apiKeys);
-  return startProblems({ ...(apps ? { apps } : {}), ...(robots ? { robots } : {}), ...(apiKeys ? { apiKeys } : {}) } as Pick<ConfigInput, 'apps' | 'robots' | 'apiKeys'>);
+export function startProblems(config: unknown): string[] {
+  // Read from what the file says, so that a file that did not validate is checked too (one pass lists everything).
+  const d = (typeof config === 'object' && config !== null ? config : {}) as Record<string, unknown>;
+  const count = (v: unknown) => (Array.isArray(v) ? v.length : 0);
+  const sandbox = count(d.apps) === 0 && count(d.robots) === 0;
+  return !sandbox && count(d.apiKeys) === 0 ? [NEEDS_API_KEY] : [];
 }
 
 export const NEEDS_API_KEY = 'apiKeys: at least one API key is needed outside sandbox mode (sandbox mode is when no app or robot is configured)';

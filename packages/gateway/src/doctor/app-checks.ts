@@ -10,9 +10,10 @@ const where = {
   robot: (app: string) => t(`${CONSOLE} → 应用开发 → ${app} → 机器人与消息推送 (Robot)`, `${CONSOLE} 开发者后台 → 应用开发 → ${app} → 机器人与消息推送`),
 };
 
-const isPermission = (e: DingTalkError) => e.code === '88/60011' || e.code === 60011 || e.code === 'Forbidden.AccessDenied.AccessTokenPermissionDenied';
-const isWhitelist = (e: DingTalkError) => e.code === 60020 || e.code === '88/60020' || e.code === 'Forbidden.AccessDenied.IpNotInWhiteList';
-const isCredentials = (e: DingTalkError) => e.code === 40089 || e.code === 40001 || e.code === 'invalidClientIdOrSecret';
+// Which codes mean which setup problem is the error table's knowledge (DingTalkError.setup), not the doctor's.
+const isPermission = (e: DingTalkError) => e.setup === 'permission';
+const isWhitelist = (e: DingTalkError) => e.setup === 'ipWhitelist';
+const isCredentials = (e: DingTalkError) => e.setup === 'credentials';
 const said = (e: DingTalkError): Text => t(`DingTalk ${e.code}: ${e.dingMessage}`, `钉钉 ${e.code}: ${e.dingMessage}`);
 
 /** The permission groups dingpush uses, each probed with a harmless read call of that group (never a send). */

@@ -27,7 +27,7 @@ export async function robotChecks(robot: RobotConfig, index: number, transport: 
     const code = err.code;
     if (code === 400105 || code === 40035 || code === 400402 || code === 40008)
       return [{ id, status: 'pass', title, detail: t(`match${robot.secret ? ' (signed)' : ''}${robot.keywords.length ? `, keywords ${robot.keywords.join(', ')}` : ''}; nothing was posted`, `匹配${robot.secret ? '（加签）' : ''}${robot.keywords.length ? `，关键词 ${robot.keywords.join('、')}` : ''}；未发出任何消息`) }];
-    if (code === 300001 || code === 300005 || code === 400101 || code === 400106)
+    if (err.setup === 'robotToken')
       return [
         {
           id,

@@ -3,7 +3,7 @@ import { access } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { redactUrl } from '@dingpush/dingtalk';
 import type { Config } from '../config/schema.js';
-import { type Check, t } from './checklist.js';
+import { type Check, type Text, t } from './checklist.js';
 
 const errCode = (err: unknown) => (err as { code?: string }).code ?? (err as Error).message ?? String(err);
 
@@ -66,14 +66,7 @@ async function postgresCheck(url: string, schema: string | undefined): Promise<C
       };
     return { id: 'store', status: 'pass', title, detail: t('reachable', '可连接') };
   } catch (err) {
-    return {
-      id: 'store',
-      status: 'fail',
-      title,
-      detail: t(`cannot connect (${errCode(err)})`, `无法连接（${errCode(err)}）`),
-      fix: t('check store.postgres (host, port, user, password, database) and that PostgreSQL is running', '检查 store.postgres（主机、端口、用户、密码、数据库）以及 PostgreSQL 是否在运行'),
-      where: t('the configuration: store.postgres', '配置文件: store.postgres'),
-    };
+    return cannotConnect('store', title, err, 'store.postgres', t('check store.postgres (host, port, user, password, database) and that PostgreSQL is running', '检查 store.postgres（主机、端口、用户、密码、数据库）以及 PostgreSQL 是否在运行'));
   } finally {
     await client.end().catch(() => {});
   }
@@ -100,18 +93,14 @@ async function redisCheck(url: string): Promise<Check> {
     );
     return { id: 'redis', status: 'pass', title, detail: t('reachable', '可连接') };
   } catch (thrown) {
-    const err = cause ?? thrown;
-    return {
-      id: 'redis',
-      status: 'fail',
-      title,
-      detail: t(`cannot connect (${errCode(err)})`, `无法连接（${errCode(err)}）`),
-      fix: t('check store.redis and that Redis is running; without it instances share no quota', '检查 store.redis 以及 Redis 是否在运行；没有它，各实例无法共享配额'),
-      where: t('the configuration: store.redis', '配置文件: store.redis'),
-    };
+    return cannotConnect('redis', title, cause ?? thrown, 'store.redis', t('check store.redis and that Redis is running; without it instances share no quota', '检查 store.redis 以及 Redis 是否在运行；没有它，各实例无法共享配额'));
   } finally {
     redis.disconnect();
   }
+}
+
+function cannotConnect(id: string, title: Text, err: unknown, key: string, fix: Text): Check {
+  return { id, status: 'fail', title, detail: t(`cannot connect (${errCode(err)})`, `无法连接（${errCode(err)}）`), fix, where: t(`the configuration: ${key}`, `配置文件: ${key}`) };
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
