@@ -52,7 +52,7 @@ export {
 } from './messages/robot-webhook.js';
 export * from './messages/schemas.js';
 export { splitMarkdown } from './messages/split.js';
-export { isLoopback, ProxyError, ProxyRouter, type ProxyRouterOptions, type ProxySetting, proxyUrlProblem, redactUrl } from './proxy.js';
+export { isLoopback, ProxyError, ProxyRouter, type ProxyRouterOptions, type ProxySetting, proxySettingProblem, proxyUrlProblem, redactUrl } from './proxy.js';
 export { backoffDelay, DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.js';
 export { RobotClient, type RobotOptions, type RobotSendOptions } from './robot-client.js';
 export { robotSignature, signedWebhookUrl } from './signing.js';

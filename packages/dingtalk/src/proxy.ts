@@ -167,21 +167,35 @@ export function proxyUrlProblem(url: string): string | undefined {
   return undefined;
 }
 
-/** NO_PROXY: `*`, or host names (a leading `.` or `*.` also matching sub-domains; any name matches its sub-domains), with an optional port. */
+/** NO_PROXY: `*` alone, or host names (a leading `.` or `*.` also matching sub-domains; any name matches its sub-domains), with an optional port. */
 function noProxyExempts(noProxy: string, url: URL): boolean {
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  // As undici reads it: `*` exempts everything only as the whole value; inside a list it matches nothing.
+  if (noProxy.trim() === '*') return true;
   return noProxy
     .split(/[\s,]+/)
     .filter(Boolean)
     .some((entry) => {
-      if (entry === '*') return true;
+      if (entry === '*') return false;
       const m = /^(?:\*?\.)?(.+?)(?::(\d+))?$/.exec(entry.toLowerCase());
       if (!m) return false;
       const [, name, entryPort] = m;
       if (entryPort && entryPort !== port) return false;
       return host === name || host.endsWith(`.${name}`);
     });
+}
+
+/** Why a proxy setting cannot be used (a configured URL, or a proxy variable of the environment), or undefined. */
+export function proxySettingProblem(setting: ProxySetting | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (setting === undefined) return undefined;
+  if (setting !== 'env') return proxyUrlProblem(setting.url);
+  try {
+    proxyEnvironment(env);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 interface ProxyEnvironment {

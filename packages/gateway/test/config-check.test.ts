@@ -56,6 +56,15 @@ describe('dingpush config check', () => {
     const res = await run(['config', 'check', '--config', ok]);
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toMatch(/^✓ .*ok\.yaml is valid: 0 app\(s\), 1 robot\(s\), 1 API key\(s\), 0 target\(s\), store sqlite \.\/data\/dingpush\.db\n$/);
+    // A proxy variable serve could not use is a problem of this start too (and doctor says so, not a stack of errors).
+    const badProxy = await run(['config', 'check', '--config', ok], { https_proxy: 'socks5://u:pw-secret@127.0.0.1:1080' });
+    expect(badProxy.code).toBe(2);
+    expect(badProxy.stderr).toMatch(/✗ https_proxy: socks5:\/\/u:\*\*\*@127\.0\.0\.1:1080\/?: must be an http:\/\/ or https:\/\/ URL/);
+    expect(badProxy.stderr).not.toContain('pw-secret');
+    const doctor = await run(['doctor', '--config', ok], { https_proxy: 'socks5://u:pw-secret@127.0.0.1:1080' });
+    expect(doctor.code).toBe(1);
+    expect(doctor.stdout).toMatch(/^✗ proxy for calls to DingTalk — https_proxy: /m);
+    expect(doctor.stdout + doctor.stderr).not.toContain('pw-secret');
     const keyless = write('keyless.yaml', 'robots: [{ name: ops, webhook: "https://oapi.dingtalk.com/robot/send?access_token=x" }]\n');
     const refused = await run(['config', 'check', '--config', keyless]);
     expect(refused.code).toBe(2);

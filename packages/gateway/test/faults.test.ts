@@ -18,7 +18,8 @@ describe('failures: retried when retrying can help, never blindly repeated', () 
   it('a permanent error fails at once with DingTalk\'s reason (wrong robot secret: 310000)', async () => {
     const { id } = await env.api.send({ to: { robots: ['bad'] }, message: text('x') });
     const n = await env.api.waitFor(id);
-    expect(n.deliveries![0]).toMatchObject({ status: 'failed', attempts: 1, reason: expect.stringMatching(/^DingTalk 310000: sign not match — what to do: .*secret/) });
+    // The reason is DingTalk's code and message; what to do about it is the error table's line beside it.
+    expect(n.deliveries![0]).toMatchObject({ status: 'failed', attempts: 1, reason: 'DingTalk 310000: sign not match', whatToDo: { en: expect.stringMatching(/secret/), zh: expect.stringMatching(/密钥/) } });
     expect(JSON.stringify(n)).not.toContain('SECwrong');
   });
 
@@ -63,5 +64,21 @@ describe('failures: retried when retrying can help, never blindly repeated', () 
     const n = await env.api.waitFor(id, { timeoutMs: 15_000 });
     await fetch(`${env.emu.url}/_emulator/api/faults`, { method: 'DELETE' });
     expect(n.deliveries![0]).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^gave up after .*DingTalk -1/) });
+  });
+
+  it('a failure quoted by a later reason (given up, not answered) keeps one description, and a final row is never told "dingpush retries"', async () => {
+    // The robot answers 502 until the notification's deadline: the delivery gives up, quoting the last error.
+    await env.fault({ path: '/robot/send', kind: 'http5xx', status: 502, count: 1000 });
+    try {
+      const { id } = await env.api.send({ to: { robots: ['alerts'] }, message: text('告警 gives up') });
+      const n = await env.api.waitFor(id, { timeoutMs: 15_000 });
+      const row = n.deliveries![0]!;
+      expect(row.status).toBe('failed');
+      expect(row.reason).toMatch(/DingTalk HTTP 502: answer was not JSON/);
+      expect(row.reason).not.toMatch(/what to do|Nothing to do/);
+      expect(row.whatToDo).toBeUndefined();
+    } finally {
+      await fetch(`${env.emu.url}/_emulator/api/faults`, { method: 'DELETE' });
+    }
   });
 });

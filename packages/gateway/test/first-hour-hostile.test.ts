@@ -103,8 +103,18 @@ describe('first-hour commands, hostile paths', () => {
 
   it('a delivery reason for an HTTP-status failure carries its what-to-do; a proxy failure is not told "retrying cannot help"', () => {
     const http = new DingTalkError('/x', 'HTTP 502', 'answer was not JSON', undefined, { class: 'retry', meaning: 'HTTP 502' }, true, 502);
-    expect(adviceOfReason(dingtalkReason(http))).toBeDefined();
+    expect(adviceOfReason(dingtalkReason(http), 'queued')).toBeDefined();
+    expect(adviceOfReason(`retrying after ${dingtalkReason(http)}`, 'queued')?.en).toMatch(/^Nothing to do/);
     const proxy = new DingTalkError('/x', 'proxy', 'proxy 10.0.0.1:3128, CONNECT oapi.dingtalk.com:443: refused with HTTP 407', undefined, { class: 'retry', meaning: 'proxy failure' }, false);
-    expect(dingtalkReason(proxy)).not.toMatch(/Retrying cannot help/);
+    expect(adviceOfReason(dingtalkReason(proxy), 'queued')?.en).toMatch(/check the proxy/);
+    expect(adviceOfReason(dingtalkReason(proxy), 'queued')?.en).not.toMatch(/Retrying cannot help/);
+    // Quoted by later reasons: once, and a final row gets only a line that names a fix.
+    const lost = `no answer from DingTalk (${dingtalkReason(new DingTalkError('/x', 'timeout', 'no answer within 500 ms', undefined, { class: 'retry', meaning: 'network failure' }, true))}); sending again`;
+    expect(lost.match(/no answer/g)).toHaveLength(2);
+    expect(adviceOfReason(lost, 'queued')).toEqual(expect.objectContaining({ en: expect.stringMatching(/^Nothing to do/) }));
+    expect(adviceOfReason(`gave up after 3 min; last error: ${dingtalkReason(http)}`, 'failed')).toBeUndefined();
+    const permission = new DingTalkError('/x', '88/60011', '没有调用该接口的权限', undefined, { class: 'permanent', meaning: 'x' });
+    expect(adviceOfReason(`mobile lookup failed: ${dingtalkReason(permission)}`, 'invalid')?.en).toMatch(/权限管理/);
+    expect(adviceOfReason(`retried by an operator after: ${dingtalkReason(permission)}`, 'queued')).toBeUndefined();
   });
 });

@@ -173,6 +173,12 @@ describe('ProxyRouter, the proxy setting and its validation', () => {
       expect(router.proxyOf(`http://api.skip.test/x`)).toBeUndefined();
       expect(router.proxyOf(`https://${DINGTALK_HOST}/x`)).toBeUndefined(); // no HTTPS_PROXY given
       expect(router.proxyOf(`http://127.0.0.1:${port}/x`)).toBeUndefined();
+      // `*` exempts everything only as the whole of NO_PROXY (as undici reads it), not inside a list.
+      const starInList = new ProxyRouter({ setting: 'env', env: { HTTP_PROXY: proxy.url, NO_PROXY: 'localhost,*' } });
+      const starAlone = new ProxyRouter({ setting: 'env', env: { HTTP_PROXY: proxy.url, NO_PROXY: '*' } });
+      expect(starInList.proxyOf(`http://${DINGTALK_HOST}/x`)).toBe(`http://127.0.0.1:${proxy.port}/`);
+      expect(starAlone.proxyOf(`http://${DINGTALK_HOST}/x`)).toBeUndefined();
+      await Promise.all([starInList.close(), starAlone.close()]);
       // Changing the environment afterwards changes nothing.
       process.env.NO_PROXY = '*';
       const res = await request(`http://${DINGTALK_HOST}:${port}/x`, { dispatcher: router });

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
+import { proxySettingProblem } from '@dingpush/dingtalk';
 import { checkConfigFile, startProblems } from '../config/load.js';
+import { dingtalkProxyOf } from '../config/schema.js';
 import { UsageError } from './options.js';
 
 /** The configuration file a command reads: --config, else DINGPUSH_CONFIG, else ./dingpush.yaml. */
@@ -16,7 +18,9 @@ export function configPathOf(flag: string | undefined): string {
 export async function configCheck(f: { config?: string }): Promise<void> {
   const path = configPathOf(f.config);
   const { config, problems, data } = checkConfigFile(path);
-  const all = config ? startProblems(config) : [...problems, ...startProblems(data)];
+  // The proxy the environment names is part of what serve starts with (dingtalk.proxy is checked by the schema).
+  const proxy = config && !config.dingtalk.proxy ? proxySettingProblem(dingtalkProxyOf(config)) : undefined;
+  const all = config ? [...startProblems(config), ...(proxy ? [proxy] : [])] : [...problems, ...startProblems(data)];
   if (!config || all.length > 0) {
     process.stderr.write(`${all.map((p) => `✗ ${p}`).join('\n')}\n${path}: ${all.length} problem${all.length === 1 ? '' : 's'}\n`);
     process.exitCode = 2;

@@ -70,8 +70,7 @@ export function describeNotification(n: NotificationView, lang: Lang = langOf(un
   for (const d of n.deliveries ?? []) {
     const who = d.userid ? `${d.recipient} (${d.userid})` : d.recipient;
     // DingTalk's code and message on the row; what to do about it on the next line, in the reader's language.
-    const reason = d.whatToDo ? (d.reason ?? '').split(' — what to do: ')[0] : d.reason;
-    lines.push(`  ${d.channel.padEnd(11)} ${who.padEnd(28)} ${d.status.padEnd(9)} ${reason ?? ''}`.trimEnd());
+    lines.push(`  ${d.channel.padEnd(11)} ${who.padEnd(28)} ${d.status.padEnd(9)} ${d.reason ?? ''}`.trimEnd());
     if (d.whatToDo) lines.push(`      ${lang === 'zh' ? `怎么办: ${d.whatToDo.zh}` : `what to do: ${d.whatToDo.en}`}`);
   }
   return lines.join('\n');

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
@@ -115,7 +116,8 @@ async function gather(f: InitFlags, ask: Asker | undefined): Promise<FirstConfig
  * it, then renamed over it.
  */
 function writePrivately(path: string, text: string): void {
-  const temp = `${path}.${process.pid}.tmp`;
+  // A random name: a pid repeats (pid 1 in containers), and a crash may have left a file of that name behind.
+  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   writeFileSync(temp, text, { mode: 0o600, flag: 'wx' });
   try {
     chmodSync(temp, 0o600); // whatever the umask

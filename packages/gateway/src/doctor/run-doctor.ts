@@ -1,4 +1,4 @@
-import { Transport } from '@dingpush/dingtalk';
+import { proxySettingProblem, Transport } from '@dingpush/dingtalk';
 import { checkConfigFile, startProblems } from '../config/load.js';
 import { type Config, dingtalkProxyOf } from '../config/schema.js';
 import { appChecks } from './app-checks.js';
@@ -36,6 +36,17 @@ export async function runDoctor(configPath: string, opts: DoctorOptions = {}): P
   }
   const checks: Check[] = [configCheck(configPath, config)];
   checks.push(...(await storeChecks(config)));
+  const proxyProblem = proxySettingProblem(dingtalkProxyOf(config), opts.env ?? process.env);
+  if (proxyProblem) {
+    checks.push({
+      id: 'proxy',
+      status: 'fail',
+      title: t('proxy for calls to DingTalk', '访问钉钉的代理'),
+      detail: t(proxyProblem, proxyProblem),
+      fix: t('correct the variable (an http:// or https:// proxy URL), or unset it', '修正该环境变量（http:// 或 https:// 代理地址），或取消设置'),
+    });
+    return { checks, exitCode: exitCodeOf(checks) };
+  }
   // The same proxy the gateway would use: what is checked is the path its calls take.
   const transport = new Transport({ timeoutMs: opts.timeoutMs ?? Math.min(config.dingtalk.timeoutMs, 10_000), proxy: dingtalkProxyOf(config) });
   const sandbox = config.apps.length + config.robots.length === 0;

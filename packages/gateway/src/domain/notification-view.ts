@@ -59,8 +59,8 @@ export interface DeadLetterView {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function whatToDoOf(reason: string | null | undefined): { whatToDo?: { en: string; zh: string } } {
-  const advice = adviceOfReason(reason);
+function whatToDoOf(reason: string | null | undefined, status: DeliveryStatus): { whatToDo?: { en: string; zh: string } } {
+  const advice = adviceOfReason(reason, status);
   return advice ? { whatToDo: { en: advice.en, zh: advice.zh } } : {};
 }
 
@@ -73,7 +73,7 @@ export function deliveryView(d: DeliveryRow): DeliveryView {
     destination: d.destination,
     status: d.status,
     ...(d.reason ? { reason: d.reason } : {}),
-    ...whatToDoOf(d.reason),
+    ...whatToDoOf(d.reason, d.status),
     attempts: d.attempts,
     ...(d.taskId ? { taskId: d.taskId } : {}),
     ...(d.processQueryKey ? { processQueryKey: d.processQueryKey } : {}),
