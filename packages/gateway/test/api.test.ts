@@ -31,7 +31,9 @@ describe('HTTP API', () => {
   const bad: [string, unknown, string, RegExp][] = [
     ['no recipient', { to: {}, message: text('x') }, 'to', /at least one recipient/],
     ['empty text', { to: { userIds: ['u1'] }, message: text('') }, 'message.content', /must not be empty/],
-    ['text too long', { to: { userIds: ['u1'] }, message: text('x'.repeat(5001)) }, 'message.content', /at most 5000 characters/],
+    ['text too long with overflow reject', { to: { userIds: ['u1'] }, message: text('x'.repeat(5001)), overflow: 'reject' }, 'message.content', /5000 characters in a work notification/],
+    ['markdown too long for a robot, overflow reject', { to: { robots: ['ops'] }, message: { type: 'markdown', title: 't', text: '钉'.repeat(7000) }, overflow: 'reject' }, 'message.text', /20000 bytes in a robot message/],
+    ['unknown overflow policy', { to: { userIds: ['u1'] }, message: text('x'), overflow: 'drop' }, 'overflow', /split|truncate|reject/],
     ['markdown without title', { to: { userIds: ['u1'] }, message: { type: 'markdown', text: 'x' } }, 'message.title', /expected string/],
     ['unknown message type', { to: { userIds: ['u1'] }, message: { type: 'sticker' } }, 'message.type', /./],
     ['bad mobile', { to: { mobiles: ['call me'] }, message: text('x') }, 'to.mobiles[0]', /phone number/],

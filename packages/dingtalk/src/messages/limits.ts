@@ -10,6 +10,11 @@ export const LIMITS = {
   buttonUrl: 700,
   buttonListJson: 1000,
   voiceMaxSeconds: 59,
+  /**
+   * Not DingTalk's: the most a text or markdown message may hold. Longer than a surface takes (5 000 characters in a
+   * work notification, 20 000 bytes in a robot body), it is split into parts (or truncated) when it is rendered.
+   */
+  longText: 100_000,
   atUserIds: 50,
   /** Per call. */
   workNoticeUserIds: 100,

@@ -1,5 +1,6 @@
 import { DingTalkValidationError } from '../errors.js';
 import { LIMITS } from './limits.js';
+import { codePoints } from './split.js';
 import { type Message, type Surface, supports } from './schemas.js';
 
 /** Renders one dingpush message for each DingTalk surface (shared/dingtalk-api.md §4, §6.3, §7.2). */
@@ -22,14 +23,21 @@ function requireSurface(surface: Surface, message: Message): void {
     throw new DingTalkValidationError('message.type', `${message.type} messages cannot be sent to ${surface.replace('_', ' ')}s`);
 }
 
+/** DingTalk's 34016: a work notification's or chat message's text holds at most this many characters. */
+function withinChars(path: string, value: string, max: number): string {
+  if (codePoints(value) > max)
+    throw new DingTalkValidationError(path, `must be at most ${max} characters in a work notification or chat message; this one has ${codePoints(value)} (send it with overflow "split")`);
+  return value;
+}
+
 /** The `msg` of a work notification or legacy chat/send (snake_case, with link's camelCase exceptions). */
 export function toWorkMsg(message: Message, surface: 'work_notice' | 'chat' = 'work_notice'): WorkMsg {
   requireSurface(surface, message);
   switch (message.type) {
     case 'text':
-      return { msgtype: 'text', text: { content: message.content } };
+      return { msgtype: 'text', text: { content: withinChars('message.content', message.content, LIMITS.textContent) } };
     case 'markdown':
-      return { msgtype: 'markdown', markdown: { title: message.title, text: message.text } };
+      return { msgtype: 'markdown', markdown: { title: message.title, text: withinChars('message.text', message.text, LIMITS.markdownText) } };
     case 'link':
       return { msgtype: 'link', link: { messageUrl: message.messageUrl, picUrl: message.picUrl ?? '@lALOAAAAAAAAAAA', title: message.title, text: message.text } };
     case 'action_card': {

@@ -122,10 +122,14 @@ const markdownText = (max: number) =>
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
-export const textMessage = z.object({ type: z.literal('text'), content: chars(LIMITS.textContent) }).strict();
+/**
+ * Text and markdown may be longer than a surface takes (LIMITS.longText): the renderers hold each surface to its own
+ * limit, and the gateway splits a long message into parts that fit (messages/split.ts).
+ */
+export const textMessage = z.object({ type: z.literal('text'), content: chars(LIMITS.longText) }).strict();
 
 export const markdownMessage = z
-  .object({ type: z.literal('markdown'), title: chars(LIMITS.title), text: markdownText(LIMITS.markdownText) })
+  .object({ type: z.literal('markdown'), title: chars(LIMITS.title), text: markdownText(LIMITS.longText) })
   .strict();
 
 export const linkMessage = z

@@ -1,45 +1,68 @@
 /**
- * Splits long markdown into parts that each fit a byte budget (UTF-8), breaking at the safest boundary available:
- * a blank line, else a line end, else a space, else between characters — never inside a link or image
- * (`[…](…)`), a code span (`…`) or a multi-byte character.
+ * Splits long markdown (or plain text) into parts that each measure at most `max`, breaking at the safest boundary
+ * available: a blank line, else a line end, else a space, else between characters — never inside a link or image
+ * (`[…](…)`), a code span (`…`), a table row (a line starting with `|`) or a character (a code point).
+ *
+ * Nothing is lost or added: `parts.join('') === text`. The whitespace at a break stays at the end of the part before
+ * it (where markdown ignores it) as far as it fits, so the parts read as the text did and join back to it exactly.
+ *
+ * `size` measures a piece of text and must be additive (the size of a + b is size(a) + size(b)): UTF-8 bytes by
+ * default; characters for DingTalk's field limits; JSON-escaped bytes for a whole body's byte cap.
  */
-export function splitMarkdown(text: string, maxBytes: number): string[] {
-  if (maxBytes < 8) throw new RangeError('maxBytes must be at least 8');
-  if (Buffer.byteLength(text) <= maxBytes) return [text];
-  const atoms = atomize(text);
+export function splitMarkdown(text: string, max: number, size: (s: string) => number = utf8Bytes): string[] {
+  if (max < 8) throw new RangeError('max must be at least 8');
+  if (size(text) <= max) return [text];
   const parts: string[] = [];
   let current: string[] = [];
-  let currentBytes = 0;
+  let currentSize = 0;
 
   const flush = (upTo: number) => {
-    const head = current.slice(0, upTo).join('').replace(/\s+$/, '');
+    let head = current.slice(0, upTo).join('');
+    let headSize = size(head);
+    let rest = current.slice(upTo);
+    // Whitespace after the break goes with the part before it while it fits: the next part starts with content.
+    while (rest.length && /^\s+$/.test(rest[0]!) && headSize + size(rest[0]!) <= max) {
+      head += rest[0];
+      headSize += size(rest[0]!);
+      rest = rest.slice(1);
+    }
     if (head) parts.push(head);
-    current = current.slice(upTo);
-    while (current.length && /^\s+$/.test(current[0]!)) current.shift();
-    currentBytes = current.reduce((n, a) => n + Buffer.byteLength(a), 0);
+    current = rest;
+    currentSize = current.reduce((n, a) => n + size(a), 0);
   };
 
-  for (const atom of atoms) {
-    const size = Buffer.byteLength(atom);
-    if (size > maxBytes) {
-      // An atom bigger than the budget (a huge link or code span) is cut by characters: nothing safer is left.
+  for (const atom of atomize(text)) {
+    const atomSize = size(atom);
+    if (atomSize > max) {
+      // An atom bigger than the budget (a huge link, code span or table row) is cut by characters: nothing safer is left.
       flush(current.length);
       for (const ch of atom) {
-        const chBytes = Buffer.byteLength(ch);
-        if (currentBytes + chBytes > maxBytes) flush(current.length);
+        const chSize = size(ch);
+        if (currentSize + chSize > max) flush(current.length);
         current.push(ch);
-        currentBytes += chBytes;
+        currentSize += chSize;
       }
       continue;
     }
-    if (currentBytes + size > maxBytes) flush(bestBreak(current));
-    if (currentBytes + size > maxBytes) flush(current.length);
+    if (currentSize + atomSize > max) flush(bestBreak(current));
+    if (currentSize + atomSize > max) flush(current.length);
     current.push(atom);
-    currentBytes += size;
+    currentSize += atomSize;
   }
   flush(current.length);
   return parts;
 }
+
+/** UTF-8 bytes. */
+export const utf8Bytes = (s: string): number => Buffer.byteLength(s);
+/** Characters as DingTalk counts its field limits: code points. */
+export const codePoints = (s: string): number => {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+};
+/** Bytes a string adds to a JSON body (its escaped form, without the quotes). */
+export const jsonBytes = (s: string): number => Buffer.byteLength(JSON.stringify(s)) - 2;
 
 /** Index to cut `atoms` at: after the last blank line, else the last line end, else the last space, else the end. */
 function bestBreak(atoms: string[]): number {
@@ -57,10 +80,10 @@ function bestBreak(atoms: string[]): number {
   return atoms.length;
 }
 
-/** Links, images and code spans are indivisible; everything else is single code points. */
+/** Links, images, code spans and table rows are indivisible; everything else is single code points. */
 function atomize(text: string): string[] {
   const atoms: string[] = [];
-  const pattern = /!?\[[^\]\n]*\]\([^)\s]*\)|`[^`\n]+`/g;
+  const pattern = /!?\[[^\]\n]*\]\([^)\s]*\)|`[^`\n]+`|^[ \t]*\|[^\n]*/gm;
   let last = 0;
   for (const m of text.matchAll(pattern)) {
     for (const ch of text.slice(last, m.index)) atoms.push(ch);

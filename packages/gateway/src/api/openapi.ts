@@ -27,6 +27,8 @@ const deliverySchema = z.object({
   processQueryKey: z.string().optional(),
   recallError: z.string().optional(),
   digest: z.string().optional().meta({ description: 'The digest this delivery went out in: messages that waited behind a robot quota, sent as one' }),
+  part: z.number().int().optional().meta({ description: 'A message too long for its surface went out in numbered parts, in order: the part this delivery carries (1-based)' }),
+  parts: z.number().int().optional().meta({ description: 'How many parts the message was split into on this channel' }),
   updatedAt: z.string(),
 });
 const deadLetterSchema = z.object({

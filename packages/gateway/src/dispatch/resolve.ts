@@ -1,6 +1,6 @@
 import { DingTalkError } from '@dingpush/dingtalk';
 import { newId } from '../domain/ids.js';
-import { fenceOf, type JobOf, type NewJob } from '../domain/jobs.js';
+import { AFTER_PREVIOUS_PART, fenceOf, type JobOf, type NewJob } from '../domain/jobs.js';
 import type { DeliveryRow } from '../domain/records.js';
 import { CHANNEL_DESCRIPTORS } from './channels/index.js';
 import { describe } from './describe.js';
@@ -36,7 +36,8 @@ export async function runResolve(ctx: JobContext, job: JobOf<'resolve'>): Promis
   // waiting for lookup slots, or its worker died): the first recipients should not wait for the hundredth.
   let flushedAny = p.flushed === true;
   const firstIsDue = () => !flushedAny && (job.claims > 1 || rt.now() - startedAt >= rt.config.delivery.firstFlushMs);
-  let resolved: { row: DeliveryRow; userid: string }[] = [];
+  // A message split into parts has one delivery per part for each mobile: a mobile is looked up once for all of them.
+  let resolved: { rows: DeliveryRow[]; userid: string }[] = [];
   let unknown: DeliveryRow[] = [];
 
   const flush = async () => {
@@ -52,22 +53,39 @@ export async function runResolve(ctx: JobContext, job: JobOf<'resolve'>): Promis
         { reason: 'no active DingTalk user has this mobile' },
       );
       if (batch.length === 0) return;
-      // The batch becomes a send job of its own; a mobile recalled meanwhile is no longer queued and stays out.
-      const sendJob: NewJob = { id: newId('job'), kind: 'send', notificationId: job.notificationId, channel: p.sendChannel, destination: appName, mergeKey: job.mergeKey, runAt: tx.now, payload: { body: p.body, dueAt: p.dueAt } };
-      let moved = 0;
-      for (const { row, userid } of batch) moved += (await tx.patch([row.id], { userid, jobId: sendJob.id }, ['queued'])).length;
-      if (moved > 0) await tx.addJobs([sendJob]);
+      // The batch becomes a send job of its own (a chain of them, one per part, for a split message); a mobile
+      // recalled meanwhile is no longer queued and stays out.
+      const bodies = p.bodies ?? [p.body];
+      const sendJobs: NewJob[] = [];
+      for (const [i, body] of bodies.entries()) {
+        const mergeKey = p.bodies ? `${job.mergeKey}:${i + 1}` : job.mergeKey;
+        const sendJob: NewJob = { id: newId('job'), kind: 'send', notificationId: job.notificationId, channel: p.sendChannel, destination: appName, mergeKey, runAt: tx.now, payload: { body, dueAt: p.dueAt } };
+        let moved = 0;
+        for (const { rows, userid } of batch) {
+          const ofPart = rows.filter((r) => (r.part ?? 1) === i + 1).map((r) => r.id);
+          if (ofPart.length) moved += (await tx.patch(ofPart, { userid, jobId: sendJob.id }, ['queued'])).length;
+        }
+        // A part with nothing left to send (all recalled) is left out of the chain.
+        if (moved > 0) sendJobs.push(sendJob);
+      }
+      if (sendJobs.length > 0) {
+        // The first is due now, each next one once the one before it has gone (a part with nothing left is skipped).
+        for (let i = 1; i < sendJobs.length; i++) sendJobs[i] = { ...sendJobs[i]!, follows: sendJobs[i - 1]!.id, runAt: AFTER_PREVIOUS_PART };
+        await tx.addJobs(sendJobs);
+      }
       if (!flushedAny) await tx.updatePayload(job.id, { ...p, flushed: true });
     });
     flushedAny = true;
     rt.wake();
   };
 
-  for (const row of pending) {
+  const byMobile = new Map<string, DeliveryRow[]>();
+  for (const row of pending) byMobile.set(row.recipient, [...(byMobile.get(row.recipient) ?? []), row]);
+  for (const [mobile, rows] of byMobile) {
     if (signal.aborted) return;
     let userid: string | null;
     try {
-      userid = await app.client.getUserIdByMobile(row.recipient);
+      userid = await app.client.getUserIdByMobile(mobile);
     } catch (err) {
       // Waiting for a lookup slot: the job comes back holding it, and looks up from the cache what it had resolved.
       if (err instanceof PaceDeferral) {
@@ -86,8 +104,8 @@ export async function runResolve(ctx: JobContext, job: JobOf<'resolve'>): Promis
       }
       throw err;
     }
-    if (userid === null) unknown.push(row);
-    else resolved.push({ row, userid });
+    if (userid === null) unknown.push(...rows);
+    else resolved.push({ rows, userid });
     if (resolved.length >= descriptor.batchLimit || (resolved.length > 0 && firstIsDue())) await flush();
   }
   await flush();

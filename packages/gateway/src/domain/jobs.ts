@@ -25,6 +25,8 @@ export interface SendPayload {
 /** Resolves mobiles to userids, handing each resolved batch to a new send job as soon as it is complete. */
 export interface ResolvePayload {
   body: Record<string, unknown>;
+  /** A message split into parts: every part's body in order (`body` is the first); each resolved batch gets a chain of jobs. */
+  bodies?: Record<string, unknown>[];
   dueAt: number;
   /** The channel the resolved recipients are sent on. */
   sendChannel: 'work_notice' | 'robot_oto';
@@ -99,7 +101,15 @@ export type NewJob = JobSpec & {
   runAt: number;
   /** A pacing slot the new job holds from the start (a digest takes over the slot of the job it began with). */
   slotAt?: number | null;
+  /**
+   * The job of the previous part of a split message. Until that job leaves the queue (sent, or given up) this one
+   * waits with runAt = AFTER_PREVIOUS_PART; the store then makes it due (store `complete` and `kill`).
+   */
+  follows?: string | null;
 };
+
+/** The run time of a part's job while the part before it is still to go: never due by the clock. */
+export const AFTER_PREVIOUS_PART = 8_640_000_000_000_000;
 
 export type JobRow = NewJob & {
   state: JobState;
@@ -121,6 +131,7 @@ export type JobRow = NewJob & {
   slotKey: string | null;
   lastError: string | null;
   deadAt: number | null;
+  follows: string | null;
 };
 
 export type JobOf<K extends JobKind> = JobRow & Extract<JobSpec, { kind: K }>;

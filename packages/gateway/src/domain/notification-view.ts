@@ -45,6 +45,9 @@ export interface DeliveryView {
   recallError?: string;
   /** The digest this delivery went out in (messages that waited behind a robot's quota, sent as one). */
   digest?: string;
+  /** A message too long for its surface went out in numbered parts: this delivery carries part `part` of `parts`. */
+  part?: number;
+  parts?: number;
   updatedAt: string;
 }
 
@@ -79,6 +82,7 @@ export function deliveryView(d: DeliveryRow): DeliveryView {
     ...(d.processQueryKey ? { processQueryKey: d.processQueryKey } : {}),
     ...(d.recallError ? { recallError: d.recallError } : {}),
     ...(d.digestId ? { digest: d.digestId } : {}),
+    ...(d.part ? { part: d.part, parts: d.parts ?? undefined } : {}),
     updatedAt: iso(d.updatedAt),
   };
 }

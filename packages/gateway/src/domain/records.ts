@@ -34,6 +34,9 @@ export interface NewDelivery {
   recipientKind: RecipientKind;
   userid: string | null;
   jobId: string;
+  /** Which part of a message split into parts (1-based) this delivery carries, and how many there are. */
+  part?: number | null;
+  parts?: number | null;
 }
 
 export interface DeliveryRow extends NewDelivery {

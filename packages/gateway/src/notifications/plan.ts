@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import {
   DingTalkValidationError,
   LIMITS,
-  type Message,
   type RobotBody,
   robotBodyBytes,
   toAppRobotMessage,
@@ -13,11 +12,12 @@ import type { ApiKeyConfig, AppConfig, Config, RobotConfig } from '../config/sch
 import { BATCH_LIMIT } from '../domain/channel-limits.js';
 import type { Channel } from '../domain/delivery-states.js';
 import { newId } from '../domain/ids.js';
-import type { NewJob } from '../domain/jobs.js';
+import { AFTER_PREVIOUS_PART, type NewJob } from '../domain/jobs.js';
 import type { NewDelivery } from '../domain/records.js';
 import { AllowList, refusedHost } from '../net/address-policy.js';
 import type { AcceptInput } from '../store/types.js';
 import { invalid, RequestError } from './errors.js';
+import { fitToSurface } from './overflow.js';
 import type { NotificationRequest } from './request.js';
 import { type DigestHints, type DigestItem, digestItemOf, foldable, isUrgent } from '../domain/digest.js';
 
@@ -100,11 +100,17 @@ export function planNotification(
   if (req.mentions && to.robots.length === 0) throw invalid('mentions', 'mentions apply to robot messages; add to.robots');
 
   type Recipient = Omit<NewDelivery, 'id' | 'notificationId' | 'channel' | 'destination' | 'jobId'>;
-  const mergeKeyOf = (channel: Channel, destination: string, body: Record<string, unknown>) =>
-    hashOf({ channel, destination, body, sender: apiKey.name }, isRaw(message));
-  /** Send jobs of one DingTalk call's worth each (BATCH_LIMIT); mobiles first go to a resolve job. */
-  const addJobs = (channel: Channel, destination: string, body: Record<string, unknown>, recipients: Recipient[], queue?: { item?: DigestItem; urgent: boolean }) => {
-    const mergeKey = mergeKeyOf(channel, destination, body);
+  /**
+   * Send jobs of one DingTalk call's worth each (BATCH_LIMIT); mobiles first go to a resolve job. A message split into
+   * parts (`bodies`, in order) has one delivery per recipient and part, and per group of recipients a chain of jobs:
+   * each part's job follows the previous part's, so the parts go out in order (see AFTER_PREVIOUS_PART).
+   */
+  const addJobs = (channel: Channel, destination: string, bodies: Record<string, unknown>[], recipients: Recipient[], queue?: { item?: DigestItem; urgent: boolean }) => {
+    const parts = bodies.length;
+    // Equal keys share a call: the same message (the same part of the same split message) to the same destination.
+    const mergeKey = hashOf({ channel, destination, body: parts === 1 ? bodies[0] : bodies, sender: apiKey.name }, isRaw(message));
+    const partKey = (i: number) => (parts === 1 ? mergeKey : `${mergeKey}:${i + 1}`);
+    const ofPart = (i: number) => (parts === 1 ? {} : { part: i + 1, parts });
     const direct = recipients.filter((r) => r.recipientKind !== 'mobile');
     const mobiles = recipients.filter((r) => r.recipientKind === 'mobile');
     const toAll = direct.filter((r) => r.recipientKind === 'all');
@@ -112,15 +118,22 @@ export function planNotification(
     const people = direct.filter((r) => r.recipientKind !== 'all' && r.recipientKind !== 'dept');
     const groups: Recipient[][] = [...chunk(people, BATCH_LIMIT[channel]), ...chunk(depts, LIMITS.workNoticeDeptIds), ...(toAll.length ? [toAll] : [])];
     for (const group of groups) {
-      const jobId = newId('job');
-      jobs.push({ id: jobId, kind: 'send', notificationId: id, channel, destination, mergeKey, runAt: sendAt, payload: { body, dueAt: sendAt, ...(queue?.item ? { item: queue.item } : {}), ...(queue?.urgent ? { urgent: true } : {}) } });
-      for (const r of group) deliveries.push({ id: newId('dlv'), notificationId: id, channel, destination, jobId, ...r });
+      let follows: string | null = null;
+      for (const [i, body] of bodies.entries()) {
+        const jobId = newId('job');
+        // The parts of a split message are never folded into a digest nor sent out of turn: they go in order.
+        const queueing = parts === 1 ? { ...(queue?.item ? { item: queue.item } : {}), ...(queue?.urgent ? { urgent: true } : {}) } : {};
+        const runAt = follows ? AFTER_PREVIOUS_PART : sendAt;
+        jobs.push({ id: jobId, kind: 'send', notificationId: id, channel, destination, mergeKey: partKey(i), runAt, follows, payload: { body, dueAt: sendAt, ...queueing } });
+        for (const r of group) deliveries.push({ id: newId('dlv'), notificationId: id, channel, destination, jobId, ...r, ...ofPart(i) });
+        follows = jobId;
+      }
     }
     if (mobiles.length) {
       const jobId = newId('job');
       const sendChannel = channel as 'work_notice' | 'robot_oto';
-      jobs.push({ id: jobId, kind: 'resolve', notificationId: id, channel, destination, mergeKey, runAt: sendAt, payload: { body, dueAt: sendAt, sendChannel } });
-      for (const r of mobiles) deliveries.push({ id: newId('dlv'), notificationId: id, channel, destination, jobId, ...r });
+      jobs.push({ id: jobId, kind: 'resolve', notificationId: id, channel, destination, mergeKey, runAt: sendAt, payload: { body: bodies[0]!, ...(parts > 1 ? { bodies } : {}), dueAt: sendAt, sendChannel } });
+      for (const [i] of bodies.entries()) for (const r of mobiles) deliveries.push({ id: newId('dlv'), notificationId: id, channel, destination, jobId, ...r, ...ofPart(i) });
     }
   };
 
@@ -132,16 +145,16 @@ export function planNotification(
   if (app && (people.length > 0 || to.deptIds.length > 0 || to.allUsers)) {
     if (viaAppRobot) {
       if (to.deptIds.length > 0 || to.allUsers) throw invalid('via', 'app-robot messages go to userIds, mobiles and chats, not departments or all users');
-      const body = isRaw(message) ? message.raw : render(() => toAppRobotMessage(message as Message));
-      addJobs('robot_oto', app.name, body, people);
+      const bodies = isRaw(message) ? [message.raw] : render(() => fitToSurface(message, 'app_robot', req.overflow).map(toAppRobotMessage));
+      addJobs('robot_oto', app.name, bodies, people);
     } else {
       if (app.agentId === undefined) throw invalid('app', `app "${app.name}" has no agentId; work notifications need one`);
-      const body = isRaw(message) ? message.raw : render(() => toWorkMsg(message as Message));
+      const bodies = isRaw(message) ? [message.raw] : render(() => fitToSurface(message, 'work_notice', req.overflow).map((m) => toWorkMsg(m)));
       if (!isRaw(message) && message.type === 'oa' && message.statusBar) {
         if (to.deptIds.length > 0 || to.allUsers || people.length > LIMITS.statusBarUserIds)
           throw invalid('message.statusBar', `OA messages with a status bar go to at most ${LIMITS.statusBarUserIds} userIds or mobiles`);
       }
-      addJobs('work_notice', app.name, body, [
+      addJobs('work_notice', app.name, bodies, [
         ...people,
         ...to.deptIds.map((d) => ({ recipient: String(d), recipientKind: 'dept' as const, userid: null })),
         ...(to.allUsers ? [{ recipient: 'all', recipientKind: 'all' as const, userid: null }] : []),
@@ -152,8 +165,10 @@ export function planNotification(
   if (app && to.chats.length > 0) {
     // Through the app robot, a chat is an openConversationId (groupMessages: recallable); otherwise a legacy chatid.
     const channel: Channel = viaAppRobot ? 'robot_group' : 'chat';
-    const body = isRaw(message) ? message.raw : render(() => (viaAppRobot ? toAppRobotMessage(message as Message) : toWorkMsg(message as Message, 'chat')));
-    for (const chat of to.chats) addJobs(channel, app.name, body, [{ recipient: chat, recipientKind: 'chat', userid: null }]);
+    const bodies = isRaw(message)
+      ? [message.raw]
+      : render(() => (viaAppRobot ? fitToSurface(message, 'app_robot', req.overflow).map(toAppRobotMessage) : fitToSurface(message, 'chat', req.overflow).map((m) => toWorkMsg(m, 'chat'))));
+    for (const chat of to.chats) addJobs(channel, app.name, bodies, [{ recipient: chat, recipientKind: 'chat', userid: null }]);
   }
 
   to.robots.forEach((name, i) => {
@@ -161,13 +176,16 @@ export function planNotification(
     if (!robot) throw invalid(`to.robots[${i}]`, `no robot named "${name}"`);
     if (apiKey.limits?.robots && !apiKey.limits.robots.includes(name))
       throw new RequestError(403, 'forbidden', `to.robots[${i}]`, `API key "${apiKey.name}" may not use robot "${name}"`);
-    const body: RobotBody = isRaw(message) ? (message.raw as RobotBody) : render(() => toRobotBody(message as Message, req.mentions));
-    checkRobotBody(robot, body, i);
+    // A message split into parts @-mentions its people in the last part only: one ping, once everything is there.
+    const bodies: RobotBody[] = isRaw(message)
+      ? [message.raw as RobotBody]
+      : render(() => fitToSurface(message, 'robot', req.overflow, req.mentions).map((m, k, all) => toRobotBody(m, k === all.length - 1 ? req.mentions : undefined)));
+    for (const body of bodies) checkRobotBody(robot, body, i);
     // How it waits behind the robot's quota: in a digest when its target allows it and it survives as one line; out of
     // turn, in the slots kept in reserve, when it is urgent (either way).
-    const item = hints.digest === false || !foldable(body) ? undefined : digestItemOf(body, hints, now);
+    const item = hints.digest === false || !foldable(bodies[0]!) ? undefined : digestItemOf(bodies[0]!, hints, now);
     const urgent = isUrgent(hints);
-    addJobs('robot', robot.name, body as Record<string, unknown>, [{ recipient: name, recipientKind: 'robot', userid: null }], { ...(item ? { item } : {}), urgent });
+    addJobs('robot', robot.name, bodies as Record<string, unknown>[], [{ recipient: name, recipientKind: 'robot', userid: null }], { ...(item ? { item } : {}), urgent });
   });
 
   return {

@@ -1,5 +1,6 @@
 import { messageSchema, rawBodyProblem } from '@dingpush/dingtalk';
 import { z } from 'zod';
+import { OVERFLOW_POLICIES } from './overflow.js';
 
 /**
  * The body of POST /v1/notifications (shared/design.md contract). The message part is the client's message schema,
@@ -97,6 +98,11 @@ export const notificationRequestSchema = z
     app: z.string().min(1).optional(),
     /** How userIds and mobiles are reached: work notification (default) or the app robot's one-to-one chat. */
     via: z.enum(['work_notice', 'app_robot']).default('work_notice'),
+    /**
+     * A text or markdown message longer than a surface takes (5 000 characters in a work notification, 20 000 bytes in
+     * a robot message): split into numbered parts sent in order (default), truncated, or refused with a 400.
+     */
+    overflow: z.enum(OVERFLOW_POLICIES).default('split'),
     /** The same key (per API key) returns the same notification instead of sending again. */
     idempotencyKey: z.string().min(1).max(200).optional(),
     /** Deliver at this time instead of now. */

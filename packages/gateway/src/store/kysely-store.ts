@@ -69,6 +69,8 @@ const toDelivery = (r: DeliveriesTable): DeliveryRow => ({
   updatedAt: Number(r.updatedAt),
   recallError: r.recallError ?? null,
   digestId: r.digestId ?? null,
+  part: num(r.part ?? null),
+  parts: num(r.parts ?? null),
 });
 
 const num = (v: number | null) => (v === null ? null : Number(v));
@@ -96,6 +98,7 @@ export const toJob = (r: JobsTable): JobRow =>
     slotKey: r.slotKey ?? null,
     lastError: r.lastError,
     deadAt: num(r.deadAt),
+    follows: r.follows ?? null,
   }) as JobRow;
 
 const toEvent = (r: EventsTable): EventRow => ({
@@ -128,6 +131,7 @@ export const jobRecord = (j: NewJob, now: number): JobsTable => ({
   slotAt: j.slotAt ?? null,
   slotKey: null,
   deadAt: null,
+  follows: j.follows ?? null,
 });
 
 interface Pending {
@@ -241,7 +245,7 @@ export abstract class KyselyStore implements Store {
       for (const part of chunks(fresh.flatMap((f) => f.deliveries))) {
         await trx
           .insertInto('deliveries')
-          .values(part.map((d) => ({ ...d, status: 'queued', reason: parked.has(d.jobId) ? PARKED_REASON : null, attempts: 0, taskId: null, processQueryKey: null, ambiguous: 0, lostAnswerAt: null, updatedAt: now, recallError: null, digestId: null })))
+          .values(part.map((d) => ({ ...d, status: 'queued', reason: parked.has(d.jobId) ? PARKED_REASON : null, attempts: 0, taskId: null, processQueryKey: null, ambiguous: 0, lostAnswerAt: null, updatedAt: now, recallError: null, digestId: null, part: d.part ?? null, parts: d.parts ?? null })))
           .execute();
       }
       for (const part of chunks(fresh.flatMap((f) => f.jobs))) {
@@ -645,6 +649,12 @@ class KyselyTx implements Tx {
 
   async complete(jobIds: string[]): Promise<void> {
     for (const part of chunks(jobIds)) await this.trx.deleteFrom('jobs').where('id', 'in', part).execute();
+    await this.releaseFollowers(jobIds);
+  }
+
+  /** The next part of a split message is due once the job of the part before it has left the queue (done or dead). */
+  private async releaseFollowers(jobIds: string[]): Promise<void> {
+    for (const part of chunks(jobIds)) await this.trx.updateTable('jobs').set({ runAt: this.now, follows: null }).where('follows', 'in', part).execute();
   }
 
   async reschedule(jobIds: string[], runAt: number, opts: RescheduleOptions = {}): Promise<void> {
@@ -756,6 +766,7 @@ class KyselyTx implements Tx {
         .where('id', 'in', part)
         .execute();
     }
+    await this.releaseFollowers(jobIds);
   }
 
   async revive(jobs: { id: string; payload: unknown }[], runAt: number): Promise<JobRow[]> {

@@ -35,6 +35,9 @@ export interface DeliveriesTable {
   updatedAt: number;
   recallError: string | null;
   digestId: string | null;
+  /** Which part of a message split into parts (1-based), and how many there are; null: not split. */
+  part?: number | null;
+  parts?: number | null;
 }
 
 export interface JobsTable {
@@ -63,6 +66,8 @@ export interface JobsTable {
   deadAt: number | null;
   /** The digest job a folded job's message went into (state 'folded'). */
   foldedInto?: string | null;
+  /** The job of the previous part of a split message: this one is due once that one has left the queue. */
+  follows?: string | null;
 }
 
 export interface AttemptsTable {

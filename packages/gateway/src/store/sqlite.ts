@@ -31,12 +31,12 @@ export class SqliteStore extends KyselyStore {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'none', 'queued')`,
     );
     const insertDelivery = sqlite.prepare(
-      `INSERT INTO deliveries (id, notification_id, channel, destination, recipient, recipient_kind, userid, status, reason, attempts, ambiguous, job_id, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, 0, 0, ?, ?)`,
+      `INSERT INTO deliveries (id, notification_id, channel, destination, recipient, recipient_kind, userid, status, reason, attempts, ambiguous, job_id, updated_at, part, parts)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, 0, 0, ?, ?, ?, ?)`,
     );
     const insertJob = sqlite.prepare(
-      `INSERT INTO jobs (id, kind, notification_id, channel, destination, content_hash, state, run_at, attempts, created_at, payload)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)`,
+      `INSERT INTO jobs (id, kind, notification_id, channel, destination, content_hash, state, run_at, attempts, created_at, payload, follows)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
     );
     // The twin of headExists (kysely-store.ts), prepared for the synchronous accept transaction.
     const headOf = sqlite.prepare(
@@ -66,9 +66,9 @@ export class SqliteStore extends KyselyStore {
         }
         insertNotification.run(n.id, n.apiKey, n.idempotencyKey, n.requestHash, n.app, JSON.stringify(n.request), n.createdAt, n.sendAt, n.callbackUrl);
         for (const d of input.deliveries)
-          insertDelivery.run(d.id, d.notificationId, d.channel, d.destination, d.recipient, d.recipientKind, d.userid, parked.has(d.jobId) ? PARKED_REASON : null, d.jobId, now);
+          insertDelivery.run(d.id, d.notificationId, d.channel, d.destination, d.recipient, d.recipientKind, d.userid, parked.has(d.jobId) ? PARKED_REASON : null, d.jobId, now, d.part ?? null, d.parts ?? null);
         for (const j of input.jobs)
-          insertJob.run(j.id, j.kind, j.notificationId, j.channel, j.destination, j.mergeKey, parked.has(j.id) ? 'parked' : 'ready', j.runAt, now, JSON.stringify(j.payload));
+          insertJob.run(j.id, j.kind, j.notificationId, j.channel, j.destination, j.mergeKey, parked.has(j.id) ? 'parked' : 'ready', j.runAt, now, JSON.stringify(j.payload), j.follows ?? null);
         const row: NotificationRow = { ...n, status: 'queued', recalledAt: null };
         if (n.idempotencyKey !== null) seen.set(`${n.apiKey}\u0000${n.idempotencyKey}`, row);
         return { created: true, notification: row };
