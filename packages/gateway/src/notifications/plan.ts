@@ -193,7 +193,8 @@ export function planNotification(
       id,
       apiKey: apiKey.name,
       idempotencyKey: req.idempotencyKey ?? null,
-      requestHash: hashOf(req, isRaw(message)),
+      // The default overflow is left out: a request from before the field existed hashes as it did (idempotency keys).
+      requestHash: hashOf(req.overflow === 'split' ? (({ overflow: _, ...rest }) => rest)(req) : req, isRaw(message)),
       app: app?.name ?? null,
       request: req,
       createdAt: now,
