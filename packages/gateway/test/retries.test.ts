@@ -54,7 +54,8 @@ describe('give-up is per job, also when jobs share a call', () => {
     // They went in the same calls (one merged call each time): the fresh one's deadline is its own.
     const sends = (await env.calls(SEND)).filter((c) => c.errcode === -1);
     expect(sends.length).toBeGreaterThan(2);
-    expect((await env.api.get(fresh.id)).deliveries![0]!.status).toBe('queued');
+    // Still trying: between two attempts it is queued, during one it is sending (CI caught it mid-call); never final.
+    expect(['queued', 'sending']).toContain((await env.api.get(fresh.id)).deliveries![0]!.status);
     await clearFaults(env.emu.url);
     const freshDone = await env.api.waitFor(fresh.id, { timeoutMs: 10_000 });
     expect(['read', 'unread']).toContain(freshDone.deliveries![0]!.status);
