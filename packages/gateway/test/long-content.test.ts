@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PG_URL, SEND, text, useGateway, usePostgresSchema } from './helpers.js';
+import { API_KEY, PG_URL, SEND, text, useGateway, usePostgresSchema } from './helpers.js';
 
 /**
  * Long reports: text and markdown longer than a surface takes are split into numbered parts that go out in order,
@@ -89,6 +89,30 @@ describe('long content', () => {
     expect(report(9000).startsWith(m.message.markdown.text.slice(0, -2))).toBe(true);
   });
 
+  it('a robot with keywords gets every part of a split text: parts whose text lacks the keyword carry it beside their number', async () => {
+    const body = `告警 汇总\n${Array.from({ length: 1500 }, (_, i) => `第 ${i} 条 disk usage high on web-${i}`).join('\n')}`;
+    const { id } = await env.api.send({ to: { robots: ['alerts'] }, message: text(body) });
+    const n = await env.api.waitFor(id, { timeoutMs: 20_000 });
+    const count = n.deliveries!.length;
+    expect(count).toBeGreaterThan(2);
+    expect(n.deliveries!.every((d) => d.status === 'sent')).toBe(true);
+    const shown = (await env.inbox('robots', 'alerts')).map((m) => m.message.text?.content as string).filter((c) => /^\(\d+\/\d+\)/.test(c ?? ''));
+    expect(shown.map((c) => c.split('\n')[0])).toEqual(Array.from({ length: count }, (_, i) => (i === 0 ? `(1/${count})` : `(${i + 1}/${count}) 告警`)));
+    for (const c of shown) expect(Buffer.byteLength(c)).toBeLessThanOrEqual(20_000);
+  });
+
+  it('a split that would make more than 20 000 deliveries (5 000 recipients × 6 parts) is a 400 naming the rule; nothing is stored', async () => {
+    const userIds = Array.from({ length: 5000 }, (_, i) => `user${i}`);
+    const res = await fetch(`${env.gw.url}/v1/notifications`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ to: { userIds }, message: text('行'.repeat(26_000)), idempotencyKey: 'too-many-parts' }),
+    });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toMatchObject({ path: 'message', message: expect.stringMatching(/split into 6 parts for 5000 recipients it makes 30000 deliveries; at most 20000/) });
+    expect((await env.api.list({ limit: 200 })).items.filter((n) => n.idempotencyKey === 'too-many-parts')).toHaveLength(0);
+  });
+
   it('a message that fits goes as one, unnumbered; app-robot parts stay under 15 000 bytes of msgParam', async () => {
     const short = await env.api.send({ to: { userIds: ['u8'] }, message: { type: 'markdown', title: '短', text: 'x'.repeat(5000) } });
     const s = await env.api.waitFor(short.id);
@@ -148,5 +172,30 @@ describe('long content with two gateways on PostgreSQL', () => {
     // Some parts had gone (and are recalled at DingTalk), the rest never left the gateway.
     expect(inbox.length).toBeLessThan(count);
     expect(inbox.every((m) => m.status === 'recalled')).toBe(true);
+  });
+});
+
+describe('long content against the per-user daily cap', () => {
+  // Three messages a day per user, at the gateway and at DingTalk alike.
+  const env = useGateway({ switches: { dailyUserCap: 3 }, config: { delivery: { backoffBaseMs: 50, backoffMaxMs: 300, pollMs: 20, perUserPerDay: 3 } } });
+
+  it('a part held back until tomorrow takes its reader’s later parts with it: they arrive after it, in order; the others get theirs today', async () => {
+    // Messages earlier today: u31's cap stops the report after part 1, u30's after part 2, u32's after part 3.
+    for (const [user, earlier] of [['u31', 2], ['u30', 1]] as const)
+      for (let i = 0; i < earlier; i++) await env.api.waitFor((await env.api.send({ to: { userIds: [user] }, message: text(`earlier ${i}`) })).id);
+    const body = Array.from({ length: 2600 }, (_, i) => `第 ${i} 行`).join('\n');
+    const { id } = await env.api.send({ to: { userIds: ['u30', 'u31', 'u32'] }, message: text(body) });
+    const shown = async (user: string) =>
+      (await env.inbox('users', user)).map((m) => (m.message.text?.content as string | undefined)?.split('\n')[0] ?? '').filter((l) => /^\(\d+\/\d+\)$/.test(l));
+    const count = (await env.api.get(id)).deliveries![0]!.parts!;
+    expect(count).toBeGreaterThanOrEqual(5);
+    const expected = (n: number) => Array.from({ length: Math.min(n, count) }, (_, i) => `(${i + 1}/${count})`);
+    await expect.poll(() => shown('u32'), { timeout: 20_000, interval: 200 }).toEqual(expected(3));
+    expect(await shown('u30')).toEqual(expected(2));
+    expect(await shown('u31')).toEqual(expected(1));
+    // Tomorrow (Shanghai) three more each: every reader's parts in order, whatever the held-back jobs' jitter.
+    await env.advance(26 * 3_600_000);
+    for (const [user, total] of [['u31', 4], ['u30', 5], ['u32', 6]] as const)
+      await expect.poll(() => shown(user), { timeout: 30_000, interval: 200 }).toEqual(expected(total));
   });
 });

@@ -1,6 +1,6 @@
 import type { DeliveryStatus, MoveName } from '../domain/delivery-states.js';
 import { newId } from '../domain/ids.js';
-import type { JobRow, NewJob, SendPayload } from '../domain/jobs.js';
+import { AFTER_PREVIOUS_PART, type JobRow, type NewJob, type SendPayload } from '../domain/jobs.js';
 import type { DeliveryRow } from '../domain/records.js';
 import type { Tx } from '../store/types.js';
 import { CHANNEL_DESCRIPTORS, isRecallable } from './channels/index.js';
@@ -46,9 +46,56 @@ export async function moveToNewJob(
     const payload: SendPayload = { body: like.body, dueAt: runAt };
     const job: NewJob = { id, kind: 'send', notificationId, channel: like.channel, destination: like.destination, mergeKey: like.mergeKey, runAt, payload };
     await tx.addJobs([job]);
+    await carryLaterParts(tx, notificationId, changed, id);
     moved.push(...changed);
   }
   return moved;
+}
+
+/**
+ * A part that waits (held back by a daily cap, or re-sent later) takes its recipients' later parts with it: those
+ * still queued leave their jobs for a chain of their own behind `head`, so a reader never gets part 3 before part 2.
+ * The other recipients' chain goes on as it was; a job left with nobody settles when its turn comes.
+ */
+async function carryLaterParts(tx: Tx, notificationId: string, moved: DeliveryRow[], head: string): Promise<void> {
+  const split = moved.filter((d) => d.part && d.parts && d.part < d.parts);
+  if (split.length === 0) return;
+  const from = Math.min(...split.map((d) => d.part!));
+  const whom = new Set(split.map((d) => `${d.channel}\u0000${d.destination}\u0000${d.recipient}`));
+  const later = (await tx.deliveries({ notificationId, statuses: ['queued'] })).filter(
+    (d) => d.part && d.part > from && whom.has(`${d.channel}\u0000${d.destination}\u0000${d.recipient}`),
+  );
+  const byPart = new Map<number, DeliveryRow[]>();
+  for (const d of later) byPart.set(d.part!, [...(byPart.get(d.part!) ?? []), d]);
+  const sources = new Map((await tx.jobs({ ids: [...new Set(later.map((d) => d.jobId))] })).map((j) => [j.id, j]));
+  let follows = head;
+  for (const part of [...byPart.keys()].sort((a, b) => a - b)) {
+    const rows = byPart.get(part)!;
+    const source = sources.get(rows[0]!.jobId);
+    if (source?.kind !== 'send') continue;
+    const id = newId('job');
+    const changed = await tx.patch(
+      rows.map((d) => d.id),
+      { jobId: id },
+      ['queued'],
+    );
+    if (changed.length === 0) continue;
+    const payload = source.payload as SendPayload;
+    await tx.addJobs([
+      {
+        id,
+        kind: 'send',
+        notificationId,
+        channel: source.channel,
+        destination: source.destination,
+        mergeKey: source.mergeKey,
+        runAt: AFTER_PREVIOUS_PART,
+        follows,
+        payload: { body: payload.body, dueAt: payload.dueAt },
+      },
+    ]);
+    follows = id;
+  }
 }
 
 /**

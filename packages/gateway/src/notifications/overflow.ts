@@ -38,7 +38,7 @@ const withText = (m: Long, text: string): Long => (m.type === 'text' ? { ...m, c
 
 /** A markdown title with its part number, cut so that both fit DingTalk's 64 characters. */
 function numberedTitle(title: string, suffix: string): string {
-  const room = LIMITS.title - codePoints(suffix);
+  const room = Math.max(0, LIMITS.title - codePoints(suffix));
   const chars = [...title];
   return (chars.length > room ? chars.slice(0, room).join('') : title) + suffix;
 }
@@ -67,7 +67,7 @@ function roomIn(surface: LongSurface, m: Long, mentions: Mentions | undefined): 
  * The message as the parts `surface` takes: itself when it fits (or is not text or markdown), else split, truncated
  * or refused (400 naming the field) by `overflow`.
  */
-export function fitToSurface(message: Message, surface: LongSurface, overflow: Overflow, mentions?: Mentions): Message[] {
+export function fitToSurface(message: Message, surface: LongSurface, overflow: Overflow, mentions?: Mentions, keywords: string[] = []): Message[] {
   if (!isLong(message)) return [message];
   const text = textOf(message);
   const whole = roomIn(surface, withText(message, ''), mentions);
@@ -78,8 +78,15 @@ export function fitToSurface(message: Message, surface: LongSurface, overflow: O
     const head = splitMarkdown(text, whole.max - whole.size(TRUNCATED), whole.size)[0]!;
     return [withText(message, head.replace(/\s+$/, '') + TRUNCATED)];
   }
-  // Every part keeps room for the widest number this bound allows.
-  const { size, max } = roomIn(surface, numbered(message, WIDEST_NUMBER, ''), mentions);
+  // A robot with keywords refuses any part without one (310000): a part whose text lacks the keyword the message
+  // carries gets it beside its number. Every part keeps room for the widest number this bound allows, and that keyword.
+  const keyword = keywords.find((k) => JSON.stringify(message).includes(k)) ?? keywords[0];
+  const tag = (i: number, n: number, part: string) => {
+    const number = ` (${i + 1}/${n})`;
+    const shown = numbered(message, number, part);
+    return keyword && !keywords.some((k) => JSON.stringify(shown).includes(k)) ? `${number} ${keyword}` : number;
+  };
+  const { size, max } = roomIn(surface, numbered(message, keyword ? `${WIDEST_NUMBER} ${keyword}` : WIDEST_NUMBER, ''), mentions);
   const parts = splitMarkdown(text, max, size);
-  return parts.map((part, i) => numbered(message, ` (${i + 1}/${parts.length})`, part));
+  return parts.map((part, i) => numbered(message, tag(i, parts.length, part), part));
 }

@@ -179,7 +179,7 @@ export function planNotification(
     // A message split into parts @-mentions its people in the last part only: one ping, once everything is there.
     const bodies: RobotBody[] = isRaw(message)
       ? [message.raw as RobotBody]
-      : render(() => fitToSurface(message, 'robot', req.overflow, req.mentions).map((m, k, all) => toRobotBody(m, k === all.length - 1 ? req.mentions : undefined)));
+      : render(() => fitToSurface(message, 'robot', req.overflow, req.mentions, robot.keywords).map((m, k, all) => toRobotBody(m, k === all.length - 1 ? req.mentions : undefined)));
     for (const body of bodies) checkRobotBody(robot, body, i);
     // How it waits behind the robot's quota: in a digest when its target allows it and it survives as one line; out of
     // turn, in the slots kept in reserve, when it is urgent (either way).
@@ -187,6 +187,15 @@ export function planNotification(
     const urgent = isUrgent(hints);
     addJobs('robot', robot.name, bodies as Record<string, unknown>[], [{ recipient: name, recipientKind: 'robot', userid: null }], { ...(item ? { item } : {}), urgent });
   });
+
+  // Parts multiply rows: one per recipient and part, all written in the accept's one transaction.
+  if (deliveries.length > MAX_SPLIT_DELIVERIES) {
+    const parts = Math.max(...deliveries.map((d) => d.parts ?? 1));
+    throw invalid(
+      'message',
+      `split into ${parts} parts for ${Math.ceil(deliveries.length / parts)} recipients it makes ${deliveries.length} deliveries; at most ${MAX_SPLIT_DELIVERIES} per notification: send it to fewer recipients at a time, or with overflow "truncate"`,
+    );
+  }
 
   return {
     notification: {
@@ -205,6 +214,9 @@ export function planNotification(
     jobs,
   };
 }
+
+/** Deliveries one notification may hold once split into parts (more than any unsplit request can name: ~10 600). */
+export const MAX_SPLIT_DELIVERIES = 20_000;
 
 function chunk<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
