@@ -51,7 +51,7 @@ export {
   robotWebhookBodyProblem,
 } from './messages/robot-webhook.js';
 export * from './messages/schemas.js';
-export { codePoints, jsonBytes, splitMarkdown, utf8Bytes } from './messages/split.js';
+export { codePoints, jsonBytes, splitMarkdown, splitMarkdownBlocks, utf8Bytes } from './messages/split.js';
 export { isLoopback, ProxyError, ProxyRouter, type ProxyRouterOptions, type ProxySetting, proxySettingProblem, proxyUrlProblem, redactUrl } from './proxy.js';
 export { backoffDelay, DEFAULT_RETRY, type RetryPolicy, withRetry } from './retry.js';
 export { RobotClient, type RobotOptions, type RobotSendOptions } from './robot-client.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { messageSchema, robotBodyBytes, splitMarkdown, toAppRobotMessage, toRobotBody, toWorkMsg, withMentions } from '../src/index.js';
+import { messageSchema, robotBodyBytes, splitMarkdown, splitMarkdownBlocks, toAppRobotMessage, toRobotBody, toWorkMsg, withMentions } from '../src/index.js';
 
 const parse = (input: unknown) => messageSchema.safeParse(input);
 const firstIssue = (input: unknown) => {
@@ -119,5 +119,59 @@ describe('splitMarkdown', () => {
     const parts = splitMarkdown(`\`${'x'.repeat(50)}\``, 20);
     expect(parts.every((p) => Buffer.byteLength(p) <= 20)).toBe(true);
     expect(parts.join('')).toBe(`\`${'x'.repeat(50)}\``);
+  });
+});
+
+describe('splitMarkdownBlocks', () => {
+  const bytes = (s: string) => Buffer.byteLength(s);
+  /** The parts with the lines that were carried across a boundary taken out again: the text as it was. */
+  const withoutCarried = (parts: string[], carried: string[], closer: string) =>
+    parts
+      .map((p, k) => {
+        let out = p;
+        // Carried only where the part before ended inside the block: a fence closed for it, or a table row.
+        const before = parts[k - 1] ?? '';
+        const inside = before.endsWith(`\n${closer}`) || /(^|\n)\|[^\n]*\n?$/.test(before);
+        for (const c of carried) if (k > 0 && inside && out.startsWith(`${c}\n`)) out = out.slice(c.length + 1);
+        // (These texts break at line ends, so the closer went after the part's own newline.)
+        if (k < parts.length - 1 && out.endsWith(`\n${closer}`)) out = out.slice(0, -closer.length);
+        return out;
+      })
+      .join('');
+
+  it('a code block cut in two is closed at the end of one part and opened again, with its language, at the start of the next', () => {
+    const code = Array.from({ length: 80 }, (_, i) => `SELECT ${i}, name FROM servers WHERE id = ${i};`).join('\n');
+    const text = `# 慢查询\n\n\`\`\`sql\n${code}\n\`\`\`\n\n完。\n`;
+    const parts = splitMarkdownBlocks(text, 600, bytes);
+    expect(parts.length).toBeGreaterThan(3);
+    for (const p of parts) {
+      expect(bytes(p)).toBeLessThanOrEqual(600);
+      // Every part has as many fence lines opening as closing: it renders as code on its own.
+      expect(p.split('\n').filter((l) => /^```/.test(l)).length % 2).toBe(0);
+    }
+    for (const p of parts.slice(1, -1)) expect(p.startsWith('```sql\n')).toBe(true);
+    expect(withoutCarried(parts, ['```sql'], '```')).toBe(text);
+  });
+
+  it('a table that goes on in the next part starts there with its header rows; prose after a table gets none', () => {
+    const header = '| 主机 | CPU | 状态 |\n|---|---|---|';
+    const rows = Array.from({ length: 60 }, (_, i) => `| web-${i} | ${i}% | 正常 |`).join('\n');
+    const text = `## 日报\n\n${header}\n${rows}\n\n${'说明文字。'.repeat(40)}\n`;
+    const parts = splitMarkdownBlocks(text, 400, bytes);
+    expect(parts.length).toBeGreaterThan(3);
+    for (const p of parts) {
+      expect(bytes(p)).toBeLessThanOrEqual(400);
+      const lines = p.split('\n');
+      const firstRow = lines.findIndex((l) => l.startsWith('| web-'));
+      // Any part with table rows shows the header right above its first row.
+      if (firstRow >= 0) expect(lines.slice(firstRow - 2, firstRow).join('\n')).toBe(header);
+      if (!p.includes('| web-')) expect(p).not.toContain('| 主机 |');
+    }
+    expect(withoutCarried(parts, [header], '```')).toBe(text);
+  });
+
+  it('text with no blocks splits as splitMarkdown does', () => {
+    const text = Array.from({ length: 50 }, (_, i) => `第 ${i} 段，内容若干。`).join('\n\n');
+    expect(splitMarkdownBlocks(text, 200)).toEqual(splitMarkdown(text, 200));
   });
 });

@@ -6,6 +6,7 @@ import {
   type Message,
   robotBodyBytes,
   splitMarkdown,
+  splitMarkdownBlocks,
   toAppRobotMessage,
   toRobotBody,
 } from '@dingpush/dingtalk';
@@ -16,7 +17,8 @@ import { invalid } from './errors.js';
  * message's text holds 5 000 characters (34016), a custom robot's whole body 20 000 bytes (460101), an app robot's
  * msgParam 15 000 bytes. What does not fit is split into numbered parts (the default), truncated, or refused, as the
  * request's `overflow` says. Parts break where the splitter finds the safest boundary (client: messages/split.ts) and
- * join back to the original text exactly; a markdown part's title carries its number ("Daily report (2/5)"), a text
+ * join back to the original text exactly (markdown: but for a cut code block's fence, closed and reopened, and a cut
+ * table's header rows, repeated, so that each part renders on its own); a markdown part's title carries its number ("Daily report (2/5)"), a text
  * part's first line does ("(2/5)").
  */
 
@@ -87,6 +89,7 @@ export function fitToSurface(message: Message, surface: LongSurface, overflow: O
     return keyword && !keywords.some((k) => JSON.stringify(shown).includes(k)) ? `${number} ${keyword}` : number;
   };
   const { size, max } = roomIn(surface, numbered(message, keyword ? `${WIDEST_NUMBER} ${keyword}` : WIDEST_NUMBER, ''), mentions);
-  const parts = splitMarkdown(text, max, size);
+  // Markdown parts render on their own: a code block or table cut between parts is reopened or re-headed.
+  const parts = message.type === 'markdown' ? splitMarkdownBlocks(text, max, size) : splitMarkdown(text, max, size);
   return parts.map((part, i) => numbered(message, tag(i, parts.length, part), part));
 }
