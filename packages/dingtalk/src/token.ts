@@ -13,7 +13,18 @@ export interface TokenStore {
   set(key: string, value: CachedToken): Promise<void>;
   /** Deletes the entry only if it still holds `token` (another caller may have refreshed it already). */
   delete(key: string, token: string): Promise<void>;
+  /**
+   * A store shared by several processes also lends the right to fetch: true when this caller holds it (for at most
+   * `ttlMs`), false when another process is fetching. Without it every process fetches for itself.
+   */
+  lock?(key: string, ttlMs: number): Promise<boolean>;
+  unlock?(key: string): Promise<void>;
 }
+
+/** How long one process may hold the right to fetch a token before another may take it (a fetch that hung). */
+const FETCH_LOCK_MS = 10_000;
+/** How often a process that waits for another's fetch looks for the token it stored. */
+const FETCH_WAIT_POLL_MS = 50;
 
 export class MemoryTokenStore implements TokenStore {
   private readonly entries = new Map<string, CachedToken>();
@@ -76,9 +87,7 @@ export class TokenManager {
   private refresh(): Promise<string> {
     this.inFlight ??= (async () => {
       try {
-        this.fetches++;
-        const { token, expiresInSec } = await this.opts.fetch();
-        await this.store.set(this.opts.key, { token, expiresAt: this.now() + expiresInSec * 1000 });
+        const token = await this.fetchOnce();
         this.refreshes++;
         return token;
       } finally {
@@ -86,5 +95,37 @@ export class TokenManager {
       }
     })();
     return this.inFlight;
+  }
+
+  /** Fetches a token, or, when the store is shared and another process is fetching, waits for the one it stores. */
+  private async fetchOnce(): Promise<string> {
+    const { store } = this;
+    if (!store.lock) return this.fetchAndStore();
+    const started = Date.now();
+    const sleep = () => new Promise((r) => setTimeout(r, FETCH_WAIT_POLL_MS));
+    for (;;) {
+      if (await store.lock(this.opts.key, FETCH_LOCK_MS)) {
+        try {
+          // Another process may have stored a fresh token between our read and the lock.
+          const cached = await store.get(this.opts.key);
+          if (cached && cached.expiresAt - this.refreshAheadMs > this.now()) return cached.token;
+          return await this.fetchAndStore();
+        } finally {
+          await store.unlock?.(this.opts.key).catch(() => {});
+        }
+      }
+      await sleep();
+      const cached = await store.get(this.opts.key);
+      if (cached && cached.expiresAt - this.refreshAheadMs > this.now()) return cached.token;
+      // The lock expires by itself if its holder died; past that, something is wrong with the store: fetch.
+      if (Date.now() - started > FETCH_LOCK_MS + 1_000) return this.fetchAndStore();
+    }
+  }
+
+  private async fetchAndStore(): Promise<string> {
+    this.fetches++;
+    const { token, expiresInSec } = await this.opts.fetch();
+    await this.store.set(this.opts.key, { token, expiresAt: this.now() + expiresInSec * 1000 });
+    return token;
   }
 }

@@ -1,6 +1,9 @@
 import { DingTalkApp, RobotClient, Transport } from '@dingpush/dingtalk';
 import type { FastifyInstance } from 'fastify';
 import { ApiKeys } from './api/auth.js';
+import { openRedis, type RedisLink } from './cluster/redis-link.js';
+import { RedisTokenStore } from './cluster/token-store.js';
+import { ClusterWakeups } from './cluster/wakeups.js';
 import { buildServer } from './api/server.js';
 import { ConfigError, NEEDS_API_KEY } from './config/load.js';
 import { type Config, dingtalkProxyOf } from './config/schema.js';
@@ -59,7 +62,17 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const quotas = new Quotas(config.delivery);
   // The dispatcher owns retries (by rescheduling jobs), so the clients make one attempt each; every call they make
   // (token fetches and lookups too) takes a slot of its app's per-API quota first.
-  const clientOpts = { oapiBaseUrl: config.dingtalk.oapiBaseUrl, apiBaseUrl: config.dingtalk.apiBaseUrl, transport, retry: { attempts: 1 } };
+  // Cluster mode (PostgreSQL and Redis): tokens and wake-ups are shared by every instance through Redis.
+  const redis: RedisLink | null =
+    'redis' in config.store && config.store.redis ? openRedis(config.store.redis, config.store.cluster ?? config.store.schema ?? 'dingpush', config.dingtalk.oapiBaseUrl, log) : null;
+  const wakeups = redis ? new ClusterWakeups(redis, log) : null;
+  const clientOpts = {
+    oapiBaseUrl: config.dingtalk.oapiBaseUrl,
+    apiBaseUrl: config.dingtalk.apiBaseUrl,
+    transport,
+    retry: { attempts: 1 },
+    ...(redis ? { tokenStore: new RedisTokenStore(redis) } : {}),
+  };
   const apps = new Map<string, AppHandle>(
     config.apps.map((a) => [
       a.name,
@@ -103,6 +116,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     outbound,
     now,
     wake: () => {},
+    degraded: () => redis?.problem() ?? null,
     callbackSecret: (name) => {
       const key = config.apiKeys.find((k) => k.name === name);
       if (key) return key.callbackSecret ?? callbackSecretFor(key.key);
@@ -110,7 +124,13 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     },
   };
   const dispatcher = new Dispatcher(runtime);
-  runtime.wake = () => dispatcher.wake();
+  runtime.wake = () => {
+    dispatcher.wake();
+    wakeups?.announce();
+  };
+  if (wakeups && opts.dispatch !== false) wakeups.listen(() => dispatcher.wake());
+  // A moment for Redis to connect, so that the first claims do not find it still connecting; a start never fails on it.
+  await redis?.ready(2_000);
   const server = await buildServer(runtime, { keys, noopEndpoint: opts.noopEndpoint ?? false, ...(opts.recallWaitMs !== undefined ? { recallWaitMs: opts.recallWaitMs } : {}) });
   await server.listen({ host: config.server.host, port: config.server.port });
   const address = server.server.address();
@@ -134,6 +154,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
         await server.close();
         await dispatcher.stop();
         await store.close();
+        await redis?.close();
         await transport.close();
         await outbound.close();
         log.info('dingpush gateway stopped');

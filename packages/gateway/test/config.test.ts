@@ -40,6 +40,11 @@ describe('configuration', () => {
     expect(message(() => parseConfig({ serverr: {} }))).toBe('(root): unknown key "serverr"');
     expect(message(() => parseConfig({ robots: [{ name: 'r', webhook: 'https://oapi.dingtalk.com/robot/send' }] }))).toBe('robots[0].webhook: must carry ?access_token=');
     expect(message(() => parseConfig({ apps: [app, app] }))).toBe('apps[1].name: duplicate name main');
+    // Cluster mode is PostgreSQL and Redis: Redis beside a SQLite file is refused saying so.
+    expect(message(() => parseConfig({ store: { sqlite: 'a.db', redis: 'redis://127.0.0.1:6379' } } as never))).toBe(
+      'store.redis: needs store.postgres: cluster mode is PostgreSQL and Redis (a SQLite store serves one process)',
+    );
+    expect(message(() => parseConfig({ store: { postgres: 'postgres://x', redis: 'localhost:6379' } }))).toBe('store.redis: a redis:// or rediss:// URL');
     expect(message(() => parseConfig({ apps: [app], apiKeys: [{ name: 'x', key: 'short' }] }))).toBe('apiKeys[0].key: must be at least 16 characters');
     expect(message(() => parseConfig({ apps: [app], apiKeys: [{ name: 'x', key: '0123456789abcdef', apps: ['nope'] }] }))).toBe('apiKeys[0].apps[0]: no app named nope');
   });

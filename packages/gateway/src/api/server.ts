@@ -280,7 +280,9 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Api
     try {
       await rt.store.probe();
       const stats = await rt.store.queueStats(rt.now());
-      return { ok: true, queueDepth: stats.depth, deadLetters: stats.dead };
+      // Degraded (Redis away) still takes accepts: the instance stays in the load balancer, and says why it waits.
+      const degraded = rt.degraded();
+      return { ok: true, queueDepth: stats.depth, deadLetters: stats.dead, ...(degraded ? { degraded } : {}) };
     } catch (err) {
       return reply.code(503).send({ ok: false, reason: `the store cannot write: ${(err as { code?: string }).code ?? (err as Error).message}` });
     }

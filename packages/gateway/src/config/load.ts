@@ -168,6 +168,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   const path = formatPath(issue.path);
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') message = `unknown key ${issue.keys.map((k) => `"${shownKey(k)}"`).join(', ')}`;
+  // Redis beside a SQLite file: say what cluster mode needs rather than that the key is unknown.
+  if (issue.code === 'unrecognized_keys' && path === 'store' && issue.keys.includes('redis'))
+    return 'store.redis: needs store.postgres: cluster mode is PostgreSQL and Redis (a SQLite store serves one process)';
   if (issue.code === 'invalid_type') message = `expected ${issue.expected}`;
   return `${path || '(root)'}: ${message}`;
 }

@@ -40,7 +40,15 @@ export const configSchema = z
       )
       .default([]),
     store: z
-      .union([z.object({ sqlite: z.string().min(1), synchronous: z.enum(['full', 'normal']).default('full') }).strict(), z.object({ postgres: z.string().min(1), schema: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a lower-case SQL identifier').optional(), redis: z.string().optional() }).strict()])
+      .union([z.object({ sqlite: z.string().min(1), synchronous: z.enum(['full', 'normal']).default('full') }).strict(), z
+          .object({
+            postgres: z.string().min(1),
+            schema: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a lower-case SQL identifier').optional(),
+            redis: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
+            /** Names the cluster's keys in Redis (default: the schema), so two clusters never share state through one Redis. */
+            cluster: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (at most 64)').optional(),
+          })
+          .strict()])
       .default({ sqlite: './data/dingpush.db', synchronous: 'full' }),
     dingtalk: z
       .object({

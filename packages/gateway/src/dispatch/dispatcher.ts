@@ -60,6 +60,16 @@ export class Dispatcher {
     this.wakeUp?.();
   }
 
+  private pausedFor: string | null = null;
+
+  /** Logs the start and the end of a pause (not each poll in it). */
+  private paused(reason: string | null): void {
+    if (reason === this.pausedFor) return;
+    if (reason) this.rt.log.warn({ reason }, 'dispatcher paused: nothing is claimed until this is resolved');
+    else this.rt.log.info({ after: this.pausedFor }, 'dispatcher resumed');
+    this.pausedFor = reason;
+  }
+
   /** Job ids this worker is running now (never claimed again by it while they run). */
   private runningIds(): string[] {
     return [...this.inFlight.values()].flatMap((f) => f.fences.map((x) => x.id));
@@ -72,6 +82,15 @@ export class Dispatcher {
       const free = concurrency - this.inFlight.size;
       let claimed: JobRow[] = [];
       const claimedFrom = performance.now();
+      // A shared service the cluster's quotas and tokens live in is away: claim nothing (the jobs keep their place
+      // and their deadlines run on) rather than call DingTalk on guesses; look again at the next poll.
+      const degraded = this.rt.degraded();
+      if (degraded) {
+        this.paused(degraded);
+        await this.idle(pollMs);
+        continue;
+      }
+      this.paused(null);
       if (free > 0) {
         try {
           claimed = await this.rt.store.claim(this.owner, this.rt.now(), free, leaseMs, this.runningIds());

@@ -44,6 +44,8 @@ export interface Runtime {
   wake(): void;
   /** HTTP to addresses senders chose (callbacks), under the address policy. */
   outbound: OutboundHttp;
+  /** Why this instance works degraded (a shared service it needs is away), or null: /readyz reports it. */
+  degraded(): string | null;
   /** The secret that signs callbacks of notifications sent with this API key (undefined: the key is gone). */
   callbackSecret(keyName: string): string | undefined;
 }

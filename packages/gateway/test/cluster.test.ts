@@ -1,0 +1,164 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseOrg, type RunningEmulator, startEmulator } from '@dingpush/emulator';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type ConfigInput, DingpushClient, parseConfig, type RunningGateway, startGateway } from '../src/server.js';
+import { API_KEY, gatewayConfig, org, PG_URL, SEND, text, usePostgresSchema } from './helpers.js';
+
+/**
+ * Cluster mode: several gateways on one PostgreSQL schema and one Redis share tokens and wake-ups (quotas and windows
+ * live in the shared store). Each test's Redis keys carry its own schema name, so runs never share state.
+ */
+
+const REDIS_URL = process.env.DINGPUSH_TEST_REDIS ?? 'redis://127.0.0.1:6379';
+const TOKEN_PATHS = ['/gettoken', '/v1.0/oauth2/accessToken'];
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+interface Cluster {
+  emu: RunningEmulator;
+  gateways: RunningGateway[];
+  api: DingpushClient[];
+  calls(): Promise<{ path: string; errcode?: number; at: number }[]>;
+}
+
+function useCluster(name: string, opts: { instances: number; redis?: () => string; config?: Partial<ConfigInput>; dispatch?: boolean[] }): Cluster {
+  const schema = usePostgresSchema(name);
+  const c = { gateways: [], api: [] } as unknown as Cluster;
+  beforeAll(async () => {
+    c.emu = await startEmulator({ org: parseOrg(org()), port: 0 });
+    const input = gatewayConfig(c.emu.url, mkdtempSync(join(tmpdir(), 'dingpush-cluster-')), {
+      ...opts.config,
+      store: { postgres: PG_URL, schema, redis: opts.redis?.() ?? REDIS_URL },
+    });
+    const config = parseConfig(input);
+    for (let i = 0; i < opts.instances; i++) {
+      const gw = await startGateway(config, { dispatch: opts.dispatch?.[i] ?? true });
+      c.gateways.push(gw);
+      c.api.push(new DingpushClient({ url: gw.url, apiKey: API_KEY }));
+    }
+    c.calls = async () => (await (await fetch(`${c.emu.url}/_emulator/api/calls`)).json()).calls;
+  });
+  afterAll(async () => {
+    for (const gw of c.gateways) await gw.close();
+    await c.emu?.close();
+    const redis = new Redis(opts.redis?.() ?? REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    redis.on('error', () => {});
+    await redis.connect().catch(() => {});
+    if (redis.status === 'ready') {
+      const keys = await redis.keys(`dingpush:${schema}:*`);
+      if (keys.length) await redis.del(...keys);
+    }
+    redis.disconnect();
+  });
+  return c;
+}
+
+describe('three gateways on PostgreSQL and Redis', () => {
+  const c = useCluster('cluster', { instances: 3 });
+
+  it('300 work notifications to 300 people accepted across three instances: each arrives once, and the cluster fetches one token', async () => {
+    const ids = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => c.api[i % 3]!.send({ to: { userIds: [`u${i}`] }, message: text(`cluster ${i}`) }).then((r) => r.id)),
+    );
+    for (const id of ids) {
+      const n = await c.api[0]!.waitFor(id, { timeoutMs: 60_000 });
+      expect(['read', 'unread']).toContain(n.deliveries![0]!.status);
+    }
+    for (let i = 0; i < 300; i += 37) {
+      const inbox = (await (await fetch(`${c.emu.url}/_emulator/api/inbox/users/u${i}`)).json()).messages;
+      expect(inbox.filter((m: { message: { text?: { content: string } } }) => m.message.text?.content === `cluster ${i}`)).toHaveLength(1);
+    }
+    const calls = await c.calls();
+    expect(calls.filter((x) => TOKEN_PATHS.includes(x.path))).toHaveLength(1);
+    // Each sent once: one asyncsend per notification at most (they may share calls), none refused as a duplicate.
+    expect(calls.filter((x) => x.path === SEND && x.errcode === 0).length).toBeLessThanOrEqual(300);
+  }, 90_000);
+
+  it('a revoked token is fetched again once for the cluster, however many instances see the error', async () => {
+    const before = (await c.calls()).filter((x) => TOKEN_PATHS.includes(x.path)).length;
+    await fetch(`${c.emu.url}/_emulator/api/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ path: SEND, kind: 'revokeToken', count: 1 }),
+    });
+    const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => c.api[i % 3]!.send({ to: { userIds: [`u${i}`] }, message: text(`after revoke ${i}`) }).then((r) => r.id)));
+    for (const id of ids) expect(['read', 'unread', 'sent']).toContain((await c.api[0]!.waitFor(id, { timeoutMs: 30_000 })).deliveries![0]!.status);
+    const fetched = (await c.calls()).filter((x) => TOKEN_PATHS.includes(x.path)).length - before;
+    expect(fetched).toBeGreaterThanOrEqual(1);
+    expect(fetched).toBeLessThanOrEqual(3);
+  }, 60_000);
+});
+
+describe('wake-ups across instances', () => {
+  // The accepting instance runs no dispatcher; the other polls only every 5 s: only a wake-up gets the work out fast.
+  const c = useCluster('cluster_wake', { instances: 2, dispatch: [false, true], config: { delivery: { pollMs: 5_000, backoffBaseMs: 50, backoffMaxMs: 500 } } });
+
+  it('a notification accepted on one instance is claimed by another at once, not at its next poll', async () => {
+    // Let the dispatcher settle into its long poll first.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const started = Date.now();
+    const { id } = await c.api[0]!.send({ to: { robots: ['ops'] }, message: text('wake up') });
+    await expect.poll(async () => (await c.api[0]!.get(id)).deliveries![0]!.status, { timeout: 4_000, interval: 20 }).toBe('sent');
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe('Redis away', () => {
+  let port = 0;
+  let server: ChildProcess | undefined;
+  const startRedis = async () => {
+    server = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], { stdio: 'ignore' });
+    const probe = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, retryStrategy: () => 50 });
+    probe.on('error', () => {});
+    await probe.connect().catch(() => {});
+    await probe.ping();
+    probe.disconnect();
+  };
+  const stopRedis = async () => {
+    const s = server;
+    server = undefined;
+    if (!s || s.exitCode !== null) return;
+    const exited = new Promise((r) => s.once('exit', r));
+    s.kill('SIGKILL');
+    await exited;
+  };
+  beforeAll(async () => {
+    port = await freePort();
+    await startRedis();
+  });
+  afterEach(async () => {
+    if (!server) await startRedis();
+  });
+  afterAll(stopRedis);
+  const c = useCluster('cluster_redis_down', { instances: 2, redis: () => `redis://127.0.0.1:${port}`, config: { delivery: { pollMs: 50, backoffBaseMs: 50, backoffMaxMs: 500 } } });
+
+  it('accepts go on, sends wait (nothing guessed), /readyz says why with 200, and everything goes once Redis is back empty', async () => {
+    const first = await c.api[0]!.send({ to: { userIds: ['u1'] }, message: text('before the outage') });
+    expect(['read', 'unread']).toContain((await c.api[0]!.waitFor(first.id, { timeoutMs: 10_000 })).deliveries![0]!.status);
+    await stopRedis();
+    const ready = await fetch(`${c.gateways[1]!.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ ok: true, degraded: expect.stringMatching(/Redis at 127\.0\.0\.1:\d+ is/) });
+    const during = await Promise.all(Array.from({ length: 10 }, (_, i) => c.api[i % 2]!.send({ to: { userIds: [`u${10 + i}`] }, message: text(`during ${i}`) }).then((r) => r.id)));
+    await new Promise((r) => setTimeout(r, 1_500));
+    for (const id of during) expect((await c.api[0]!.get(id)).deliveries![0]!.status).toBe('queued');
+    await startRedis();
+    for (const id of during) expect(['read', 'unread']).toContain((await c.api[1]!.waitFor(id, { timeoutMs: 20_000 })).deliveries![0]!.status);
+    expect(await (await fetch(`${c.gateways[1]!.url}/readyz`)).json()).not.toHaveProperty('degraded');
+    for (let i = 0; i < 10; i++) {
+      const inbox = (await (await fetch(`${c.emu.url}/_emulator/api/inbox/users/u${10 + i}`)).json()).messages;
+      expect(inbox.filter((m: { message: { text?: { content: string } } }) => m.message.text?.content === `during ${i}`)).toHaveLength(1);
+    }
+  }, 60_000);
+});
