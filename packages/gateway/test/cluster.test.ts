@@ -7,7 +7,7 @@ import { parseOrg, type RunningEmulator, startEmulator } from '@dingpush/emulato
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ConfigInput, DingpushClient, parseConfig, type RunningGateway, startGateway } from '../src/server.js';
-import { API_KEY, gatewayConfig, org, PG_URL, SEND, text, usePostgresSchema } from './helpers.js';
+import { API_KEY, busiestMinute, type EmulatorCall, gatewayConfig, org, PG_URL, SEND, text, usePostgresSchema } from './helpers.js';
 
 /**
  * Cluster mode: several gateways on one PostgreSQL schema and one Redis share tokens and wake-ups (quotas and windows
@@ -29,10 +29,16 @@ interface Cluster {
   emu: RunningEmulator;
   gateways: RunningGateway[];
   api: DingpushClient[];
-  calls(): Promise<{ path: string; errcode?: number; at: number }[]>;
+  calls(): Promise<EmulatorCall[]>;
+  /** Moves the gateways' and the emulator's clocks forward together. */
+  advance(ms: number): Promise<void>;
+  now(): number;
 }
 
-function useCluster(name: string, opts: { instances: number; redis?: () => string; config?: Partial<ConfigInput>; dispatch?: boolean[] }): Cluster {
+function useCluster(
+  name: string,
+  opts: { instances: number; redis?: () => string; config?: Partial<ConfigInput>; dispatch?: boolean[]; configure?: (c: ConfigInput) => void },
+): Cluster {
   const schema = usePostgresSchema(name);
   const c = { gateways: [], api: [] } as unknown as Cluster;
   beforeAll(async () => {
@@ -41,9 +47,17 @@ function useCluster(name: string, opts: { instances: number; redis?: () => strin
       ...opts.config,
       store: { postgres: PG_URL, schema, redis: opts.redis?.() ?? REDIS_URL },
     });
+    opts.configure?.(input);
     const config = parseConfig(input);
+    let offset = 0;
+    c.now = () => Date.now() + offset;
+    c.advance = async (ms) => {
+      offset += ms;
+      await fetch(`${c.emu.url}/_emulator/api/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ advanceMs: ms }) });
+      for (const gw of c.gateways) gw.runtime.wake();
+    };
     for (let i = 0; i < opts.instances; i++) {
-      const gw = await startGateway(config, { dispatch: opts.dispatch?.[i] ?? true });
+      const gw = await startGateway(config, { dispatch: opts.dispatch?.[i] ?? true, now: c.now });
       c.gateways.push(gw);
       c.api.push(new DingpushClient({ url: gw.url, apiKey: API_KEY }));
     }
@@ -97,6 +111,44 @@ describe('three gateways on PostgreSQL and Redis', () => {
     const fetched = (await c.calls()).filter((x) => TOKEN_PATHS.includes(x.path)).length - before;
     expect(fetched).toBeGreaterThanOrEqual(1);
     expect(fetched).toBeLessThanOrEqual(3);
+  }, 60_000);
+});
+
+describe('a robot backlog across three instances', () => {
+  // One message a slot, in order (digest: false), the whole minute for them (no reserve for urgent ones).
+  const c = useCluster('cluster_robot', {
+    instances: 3,
+    config: { delivery: { pollMs: 20, backoffBaseMs: 50, backoffMaxMs: 300, robotReserve: 0 } },
+    configure: (input) => {
+      for (const r of input.robots ?? []) r.digest = false;
+    },
+  });
+
+  it('50 robot messages accepted across three instances: in acceptance order, never more than 20 in a minute, none refused', async () => {
+    const accepted: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const content = `cluster backlog ${String(i).padStart(2, '0')}`;
+      await c.api[i % 3]!.send({ to: { robots: ['ops'] }, message: text(content) });
+      accepted.push(content);
+    }
+    const arrived = async () =>
+      ((await (await fetch(`${c.emu.url}/_emulator/api/inbox/robots/ops`)).json()).messages as { message: { text: { content: string } } }[])
+        .map((m) => m.message.text.content)
+        .filter((x) => x.startsWith('cluster backlog '));
+    const robotCalls = async () => (await c.calls()).filter((x) => x.path === '/robot/send');
+    let firstSlot = 0;
+    for (const [window, expected] of [20, 40, 50].entries()) {
+      await expect.poll(async () => (await arrived()).length, { timeout: 10_000, interval: 50 }).toBe(expected);
+      if (window === 0) firstSlot = (await robotCalls())[0]!.time;
+      // Nothing more goes until the minute has passed, whichever instance holds the next job.
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await arrived()).length).toBe(expected);
+      if (expected < 50) await c.advance(firstSlot + (window + 1) * 62_001 + 20 - c.now());
+    }
+    expect(await arrived()).toEqual(accepted);
+    const calls = await robotCalls();
+    expect(calls.filter((x) => x.errcode !== 0)).toEqual([]);
+    expect(busiestMinute(calls)).toBe(20);
   }, 60_000);
 });
 
