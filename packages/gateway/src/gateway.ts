@@ -124,6 +124,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     },
   };
   const dispatcher = new Dispatcher(runtime);
+  metrics.watchInstance(() => dispatcher.held(), runtime.degraded);
   runtime.wake = () => {
     dispatcher.wake();
     wakeups?.announce();

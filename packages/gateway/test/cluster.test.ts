@@ -202,12 +202,16 @@ describe('Redis away', () => {
     const ready = await fetch(`${c.gateways[1]!.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ ok: true, degraded: expect.stringMatching(/Redis at 127\.0\.0\.1:\d+ is/) });
+    expect(await (await fetch(`${c.gateways[1]!.url}/metrics`)).text()).toMatch(/^dingpush_degraded 1$/m);
     const during = await Promise.all(Array.from({ length: 10 }, (_, i) => c.api[i % 2]!.send({ to: { userIds: [`u${10 + i}`] }, message: text(`during ${i}`) }).then((r) => r.id)));
     await new Promise((r) => setTimeout(r, 1_500));
     for (const id of during) expect((await c.api[0]!.get(id)).deliveries![0]!.status).toBe('queued');
     await startRedis();
     for (const id of during) expect(['read', 'unread']).toContain((await c.api[1]!.waitFor(id, { timeoutMs: 20_000 })).deliveries![0]!.status);
     expect(await (await fetch(`${c.gateways[1]!.url}/readyz`)).json()).not.toHaveProperty('degraded');
+    const metrics = await (await fetch(`${c.gateways[1]!.url}/metrics`)).text();
+    expect(metrics).toMatch(/^dingpush_degraded 0$/m);
+    expect(metrics).toMatch(/^dingpush_jobs_held \d+$/m);
     for (let i = 0; i < 10; i++) {
       const inbox = (await (await fetch(`${c.emu.url}/_emulator/api/inbox/users/u${10 + i}`)).json()).messages;
       expect(inbox.filter((m: { message: { text?: { content: string } } }) => m.message.text?.content === `during ${i}`)).toHaveLength(1);

@@ -70,6 +70,11 @@ export class Dispatcher {
     this.pausedFor = reason;
   }
 
+  /** How many jobs this worker runs under a lease now (metrics). */
+  held(): number {
+    return this.runningIds().length;
+  }
+
   /** Job ids this worker is running now (never claimed again by it while they run). */
   private runningIds(): string[] {
     return [...this.inFlight.values()].flatMap((f) => f.fences.map((x) => x.id));

@@ -57,6 +57,29 @@ export class Metrics {
     });
   }
 
+  /**
+   * What this instance holds: the jobs its dispatcher runs under a lease now, and whether it works degraded (a shared
+   * service away) — per instance, where the queue gauges above are the store's, the same on every instance.
+   */
+  watchInstance(held: () => number, degraded: () => string | null): void {
+    new Gauge({
+      name: 'dingpush_jobs_held',
+      help: 'Jobs this instance runs under a lease now',
+      registers: [this.registry],
+      collect() {
+        this.set(held());
+      },
+    });
+    new Gauge({
+      name: 'dingpush_degraded',
+      help: '1 while this instance claims nothing because a shared service (Redis) is away; /readyz says why',
+      registers: [this.registry],
+      collect() {
+        this.set(degraded() ? 1 : 0);
+      },
+    });
+  }
+
   /** The client's onCall hook: latency for every call, and an error count when DingTalk said no. */
   observeCall = (info: CallInfo): void => {
     this.dingtalkLatency.observe({ api: info.api }, info.durationMs / 1000);
