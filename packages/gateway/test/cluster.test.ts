@@ -89,14 +89,12 @@ describe('three gateways on PostgreSQL and Redis', () => {
       const n = await c.api[0]!.waitFor(id, { timeoutMs: 60_000 });
       expect(['read', 'unread']).toContain(n.deliveries![0]!.status);
     }
-    for (let i = 0; i < 300; i += 37) {
+    for (let i = 0; i < 300; i++) {
       const inbox = (await (await fetch(`${c.emu.url}/_emulator/api/inbox/users/u${i}`)).json()).messages;
       expect(inbox.filter((m: { message: { text?: { content: string } } }) => m.message.text?.content === `cluster ${i}`)).toHaveLength(1);
     }
     const calls = await c.calls();
     expect(calls.filter((x) => TOKEN_PATHS.includes(x.path))).toHaveLength(1);
-    // Each sent once: one asyncsend per notification at most (they may share calls), none refused as a duplicate.
-    expect(calls.filter((x) => x.path === SEND && x.errcode === 0).length).toBeLessThanOrEqual(300);
   }, 90_000);
 
   it('a revoked token is fetched again once for the cluster, however many instances see the error', async () => {
@@ -109,8 +107,8 @@ describe('three gateways on PostgreSQL and Redis', () => {
     const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => c.api[i % 3]!.send({ to: { userIds: [`u${i}`] }, message: text(`after revoke ${i}`) }).then((r) => r.id)));
     for (const id of ids) expect(['read', 'unread', 'sent']).toContain((await c.api[0]!.waitFor(id, { timeoutMs: 30_000 })).deliveries![0]!.status);
     const fetched = (await c.calls()).filter((x) => TOKEN_PATHS.includes(x.path)).length - before;
-    expect(fetched).toBeGreaterThanOrEqual(1);
-    expect(fetched).toBeLessThanOrEqual(3);
+    // Whichever instance sees the revocation first refreshes; the others find its token (compare-and-delete, fetch lock).
+    expect(fetched).toBe(1);
   }, 60_000);
 });
 

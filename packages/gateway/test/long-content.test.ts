@@ -109,6 +109,14 @@ describe('long content', () => {
     const shown = (await env.inbox('robots', 'alerts')).map((m) => m.message.text?.content as string).filter((c) => /^\(\d+\/\d+\)/.test(c ?? ''));
     expect(shown.map((c) => c.split('\n')[0])).toEqual(Array.from({ length: count }, (_, i) => (i === 0 ? `(1/${count})` : `(${i + 1}/${count}) 告警`)));
     for (const c of shown) expect(Buffer.byteLength(c)).toBeLessThanOrEqual(20_000);
+    // A long message that carries no keyword is refused like a short one: splitting never adds what the robot demands.
+    const res = await fetch(`${env.gw.url}/v1/notifications`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ to: { robots: ['alerts'] }, message: text(body.replaceAll('告警', '')) }),
+    });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error).toMatchObject({ path: 'to.robots[0]', message: expect.stringContaining('keywords') });
   });
 
   it('a split that would make more than 20 000 deliveries (5 000 recipients × 6 parts) is a 400 naming the rule; nothing is stored', async () => {

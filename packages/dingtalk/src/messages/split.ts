@@ -98,25 +98,41 @@ const FENCE = /^[ \t]*(`{3,}|~{3,})(.*)$/;
 const TABLE_ROW = /^[ \t]*\|/;
 const TABLE_SEPARATOR = /^[ \t]*\|?[ \t]*:?-{3,}:?[ \t]*(\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t]*$/;
 
-/** The fence openers and table headers (header row and separator row) of a markdown text, in order. */
-function blocksOf(text: string): { fences: string[]; headers: string[] } {
-  const lines = text.split('\n');
-  const fences: string[] = [];
-  const headers: string[] = [];
-  let fence: string | null = null;
+interface Fence {
+  marker: string;
+  opener: string;
+}
+
+/** A line of the text: where it starts, the code fence open before it, and, for a table's body row, its table's header. */
+interface ScannedLine {
+  start: number;
+  fence: Fence | null;
+  header: string | null;
+}
+
+/** Reads the text's lines once for what a cut between them would lose: an open code fence, a table's header rows. */
+function scanLines(lines: string[]): ScannedLine[] {
+  const out: ScannedLine[] = [];
+  let fence: Fence | null = null;
+  let header: string | null = null;
+  let start = 0;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
+    const entry: ScannedLine = { start, fence, header: null };
     const f = FENCE.exec(line);
     if (f) {
-      if (fence === null) {
-        fence = f[1]!;
-        fences.push(line.trim());
-      } else if (f[1]!.startsWith(fence) && f[2]!.trim() === '') fence = null;
-      continue;
+      if (fence === null) fence = { marker: f[1]!, opener: line.trim() };
+      else if (f[1]!.startsWith(fence.marker) && f[2]!.trim() === '') fence = null;
+      header = null;
+    } else if (fence === null) {
+      if (TABLE_ROW.test(line) && TABLE_SEPARATOR.test(lines[i + 1] ?? '')) header = `${line}\n${lines[i + 1]}`;
+      else if (!TABLE_ROW.test(line)) header = null;
+      else if (header !== null && !TABLE_SEPARATOR.test(line)) entry.header = header;
     }
-    if (fence === null && TABLE_ROW.test(line) && TABLE_SEPARATOR.test(lines[i + 1] ?? '')) headers.push(`${line}\n${lines[i + 1]}`);
+    out.push(entry);
+    start += line.length + 1;
   }
-  return { fences, headers };
+  return out;
 }
 
 /**
@@ -128,40 +144,20 @@ function blocksOf(text: string): { fences: string[]; headers: string[] } {
  */
 export function splitMarkdownBlocks(text: string, max: number, size: (s: string) => number = utf8Bytes): string[] {
   if (size(text) <= max) return [text];
-  const { fences, headers } = blocksOf(text);
+  const lines = text.split('\n');
+  const scanned = scanLines(lines);
   const repeatable = (h: string) => size(h) + 1 <= max / 4;
-  const widest = (xs: string[]) => Math.max(0, ...xs.map(size));
-  const close = fences.length ? 1 + widest(fences.map((f) => FENCE.exec(f)![1]!)) : 0;
-  const open = fences.length ? widest(fences) + 1 : 0;
-  const header = widest(headers.filter(repeatable)) + (headers.length ? 1 : 0);
+  // Room every part keeps for what a cut may add: the widest reopened fence or repeated header before it, a closer after.
+  const widest = (xs: (string | undefined)[]) => Math.max(0, ...xs.map((x) => (x === undefined ? 0 : size(x) + 1)));
+  const open = widest(scanned.map((l) => l.fence?.opener));
+  const close = widest(scanned.map((l) => l.fence?.marker));
+  const header = widest(scanned.map((l) => (l.header && repeatable(l.header) ? l.header : undefined)));
   const parts = splitMarkdown(text, max - Math.max(open, header) - close, size);
-  return carryBlocks(parts, repeatable);
+  return carryBlocks(parts, lines, scanned, repeatable);
 }
 
 /** Closes and reopens fences, and repeats table headers, across the boundaries of `parts` (see splitMarkdownBlocks). */
-function carryBlocks(parts: string[], repeatable: (header: string) => boolean): string[] {
-  // Each line of the whole text, with the fence open before it and, for a table's body rows, that table's header.
-  const lines: { start: number; end: number; fence: { marker: string; opener: string } | null; header: string | null }[] = [];
-  let fence: { marker: string; opener: string } | null = null;
-  let header: string | null = null;
-  let start = 0;
-  const all = parts.join('').split('\n');
-  for (let i = 0; i < all.length; i++) {
-    const line = all[i]!;
-    const entry = { start, end: start + line.length, fence, header: null as string | null };
-    const f = FENCE.exec(line);
-    if (f) {
-      if (fence === null) fence = { marker: f[1]!, opener: line.trim() };
-      else if (f[1]!.startsWith(fence.marker) && f[2]!.trim() === '') fence = null;
-      header = null;
-    } else if (fence === null) {
-      if (TABLE_ROW.test(line) && TABLE_SEPARATOR.test(all[i + 1] ?? '')) header = `${line}\n${all[i + 1]}`;
-      else if (!TABLE_ROW.test(line)) header = null;
-      else if (header !== null && !TABLE_SEPARATOR.test(line)) entry.header = header;
-    }
-    lines.push(entry);
-    start += line.length + 1;
-  }
+function carryBlocks(parts: string[], lines: string[], scanned: ScannedLine[], repeatable: (header: string) => boolean): string[] {
   const out: string[] = [];
   let carried = '';
   let at = 0;
@@ -171,10 +167,10 @@ function carryBlocks(parts: string[], repeatable: (header: string) => boolean): 
     carried = '';
     at += part.length;
     if (k < parts.length - 1) {
-      while (lines[l + 1] && lines[l + 1]!.start <= at) l++;
-      const line = lines[l]!;
+      while (scanned[l + 1] && scanned[l + 1]!.start <= at) l++;
+      const line = scanned[l]!;
       // Inside a fence at the boundary (the line the next part starts, or goes on with, is code): close and reopen it.
-      const open = line.start === at ? line.fence : (FENCE.exec(all[l]!) ? null : line.fence);
+      const open = line.start === at ? line.fence : FENCE.exec(lines[l]!) ? null : line.fence;
       if (open) {
         shown += `${shown.endsWith('\n') ? '' : '\n'}${open.marker}`;
         carried = `${open.opener}\n`;

@@ -81,8 +81,10 @@ export function fitToSurface(message: Message, surface: LongSurface, overflow: O
     return [withText(message, head.replace(/\s+$/, '') + TRUNCATED)];
   }
   // A robot with keywords refuses any part without one (310000): a part whose text lacks the keyword the message
-  // carries gets it beside its number. Every part keeps room for the widest number this bound allows, and that keyword.
-  const keyword = keywords.find((k) => JSON.stringify(message).includes(k)) ?? keywords[0];
+  // carries gets it beside its number. A message that carries none is not given one (it is refused, as a short one
+  // is). Every part keeps room for the widest number this bound allows, and that keyword.
+  const serialized = JSON.stringify(message);
+  const keyword = keywords.find((k) => serialized.includes(k));
   const tag = (i: number, n: number, part: string) => {
     const number = ` (${i + 1}/${n})`;
     const shown = numbered(message, number, part);
