@@ -14,11 +14,12 @@ export interface TokenStore {
   /** Deletes the entry only if it still holds `token` (another caller may have refreshed it already). */
   delete(key: string, token: string): Promise<void>;
   /**
-   * A store shared by several processes also lends the right to fetch: true when this caller holds it (for at most
-   * `ttlMs`), false when another process is fetching. Without it every process fetches for itself.
+   * A store shared by several processes also lends the right to fetch: a proof of holding it (for at most `ttlMs`),
+   * or null when another process is fetching. Without it every process fetches for itself.
    */
-  lock?(key: string, ttlMs: number): Promise<boolean>;
-  unlock?(key: string): Promise<void>;
+  lock?(key: string, ttlMs: number): Promise<string | null>;
+  /** Gives the right back, only if `proof` still holds it (a lock that expired may be another's by now). */
+  unlock?(key: string, proof: string): Promise<void>;
 }
 
 /** How long one process may hold the right to fetch a token before another may take it (a fetch that hung). */
@@ -104,14 +105,15 @@ export class TokenManager {
     const started = Date.now();
     const sleep = () => new Promise((r) => setTimeout(r, FETCH_WAIT_POLL_MS));
     for (;;) {
-      if (await store.lock(this.opts.key, FETCH_LOCK_MS)) {
+      const proof = await store.lock(this.opts.key, FETCH_LOCK_MS);
+      if (proof !== null) {
         try {
           // Another process may have stored a fresh token between our read and the lock.
           const cached = await store.get(this.opts.key);
           if (cached && cached.expiresAt - this.refreshAheadMs > this.now()) return cached.token;
           return await this.fetchAndStore();
         } finally {
-          await store.unlock?.(this.opts.key).catch(() => {});
+          await store.unlock?.(this.opts.key, proof).catch(() => {});
         }
       }
       await sleep();

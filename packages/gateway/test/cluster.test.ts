@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { parseOrg, type RunningEmulator, startEmulator } from '@dingpush/emulator';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openRedis } from '../src/cluster/redis-link.js';
+import { RedisTokenStore } from '../src/cluster/token-store.js';
+import { createLogger } from '../src/observability/logger.js';
 import { type ConfigInput, DingpushClient, parseConfig, type RunningGateway, startGateway } from '../src/server.js';
 import { API_KEY, busiestMinute, type EmulatorCall, gatewayConfig, org, PG_URL, SEND, text, usePostgresSchema } from './helpers.js';
 
@@ -148,6 +151,37 @@ describe('a robot backlog across three instances', () => {
     expect(calls.filter((x) => x.errcode !== 0)).toEqual([]);
     expect(busiestMinute(calls)).toBe(20);
   }, 60_000);
+});
+
+describe('the shared token store', () => {
+  it('a fetch lock that expired and was taken by another is not given back by its first holder', async () => {
+    const link = openRedis(REDIS_URL, `dingpush_lock_${process.pid}_${Date.now()}`, 'http://dingtalk.test', createLogger('silent'));
+    await link.ready(2_000);
+    try {
+      const store = new RedisTokenStore(link);
+      const first = await store.lock('app', 100);
+      expect(first).not.toBeNull();
+      expect(await store.lock('app', 100)).toBeNull();
+      await new Promise((r) => setTimeout(r, 150));
+      const second = await store.lock('app', 5_000);
+      expect(second).not.toBeNull();
+      // The slow first holder finishes and gives back what it no longer holds: the second's lock stands.
+      await store.unlock('app', first!);
+      expect(await store.lock('app', 5_000)).toBeNull();
+      await store.unlock('app', second!);
+      expect(await store.lock('app', 100)).not.toBeNull();
+      // A token is deleted only while it is still the stored one.
+      await store.set('app', { token: 'T2', expiresAt: Date.now() + 60_000 });
+      await store.delete('app', 'T1');
+      expect((await store.get('app'))?.token).toBe('T2');
+      await store.delete('app', 'T2');
+      expect(await store.get('app')).toBeUndefined();
+    } finally {
+      const keys = await link.redis.keys(`${link.prefix}*`);
+      if (keys.length) await link.redis.del(...keys);
+      await link.close();
+    }
+  });
 });
 
 describe('wake-ups across instances', () => {

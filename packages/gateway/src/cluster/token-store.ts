@@ -1,9 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import type { CachedToken, TokenStore } from '@dingpush/dingtalk';
 import type { RedisLink } from './redis-link.js';
 
 /** Deletes KEYS[1] only while it holds ARGV[1]: a refresh another instance stored is never thrown away. */
 const DELETE_IF = `local v = redis.call('GET', KEYS[1])
 if v and cjson.decode(v).token == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/** Deletes KEYS[1] only while it holds ARGV[1]: the fetch lock is given back by its holder only. */
+const UNLOCK_IF = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
 /**
@@ -34,11 +39,12 @@ export class RedisTokenStore implements TokenStore {
     await this.link.redis.eval(DELETE_IF, 1, this.key(app), token);
   }
 
-  async lock(app: string, ttlMs: number): Promise<boolean> {
-    return (await this.link.redis.set(`${this.key(app)}:fetching`, '1', 'PX', ttlMs, 'NX')) === 'OK';
+  async lock(app: string, ttlMs: number): Promise<string | null> {
+    const proof = randomUUID();
+    return (await this.link.redis.set(`${this.key(app)}:fetching`, proof, 'PX', ttlMs, 'NX')) === 'OK' ? proof : null;
   }
 
-  async unlock(app: string): Promise<void> {
-    await this.link.redis.del(`${this.key(app)}:fetching`);
+  async unlock(app: string, proof: string): Promise<void> {
+    await this.link.redis.eval(UNLOCK_IF, 1, `${this.key(app)}:fetching`, proof);
   }
 }
