@@ -14,7 +14,8 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 200, maxDe
 /** Exponential backoff with "equal jitter": half fixed, half random, so retries from many callers spread out. */
 export function backoffDelay(attempt: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>, random = Math.random): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
-  return ceiling / 2 + random() * (ceiling / 2);
+  // Whole milliseconds: callers add it to clocks that stores keep as integers (PostgreSQL bigint refuses a fraction).
+  return Math.floor(ceiling / 2 + random() * (ceiling / 2));
 }
 
 /**

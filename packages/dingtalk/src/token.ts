@@ -1,3 +1,5 @@
+import { DingTalkError } from './errors.js';
+
 /** A cached access token and when it stops working (ms since epoch). */
 export interface CachedToken {
   token: string;
@@ -64,7 +66,7 @@ export class TokenManager {
   fetches = 0;
 
   constructor(private readonly opts: TokenManagerOptions) {
-    this.store = opts.store ?? new MemoryTokenStore();
+    this.store = opts.store ? guarded(opts.store) : new MemoryTokenStore();
     this.refreshAheadMs = opts.refreshAheadMs ?? 300_000;
     this.now = opts.now ?? Date.now;
   }
@@ -130,4 +132,29 @@ export class TokenManager {
     await this.store.set(this.opts.key, { token, expiresAt: this.now() + expiresInSec * 1000 });
     return token;
   }
+}
+
+/**
+ * A shared store that fails (Redis away or stalled) fails the call before anything reached DingTalk: such a failure is a
+ * DingTalkError that says so (retry, not "may have arrived"), so a caller retries the send instead of taking it for a
+ * lost answer.
+ */
+function guarded(store: TokenStore): TokenStore {
+  const fail = (err: unknown): never => {
+    throw new DingTalkError(
+      'token',
+      'token-store',
+      err instanceof Error ? err.message : String(err),
+      undefined,
+      { class: 'retry', meaning: 'the shared token store is unavailable; nothing was sent' },
+      false,
+    );
+  };
+  return {
+    get: (key) => store.get(key).catch(fail),
+    set: (key, value) => store.set(key, value).catch(fail),
+    delete: (key, token) => store.delete(key, token).catch(fail),
+    ...(store.lock ? { lock: (key: string, ttlMs: number) => store.lock!(key, ttlMs).catch(fail) } : {}),
+    ...(store.unlock ? { unlock: (key: string, proof: string) => store.unlock!(key, proof).catch(fail) } : {}),
+  };
 }

@@ -227,6 +227,20 @@ describe('Redis away', () => {
   afterAll(stopRedis);
   const c = useCluster('cluster_redis_down', { instances: 2, redis: () => `redis://127.0.0.1:${port}`, config: { delivery: { pollMs: 50, backoffBaseMs: 50, backoffMaxMs: 500 } } });
 
+  it('Redis stalls (connected, not answering) while a chat message is sent: nothing reached DingTalk, so it is retried and arrives once, not failed as a lost answer', async () => {
+    const admin = new Redis(`redis://127.0.0.1:${port}`);
+    admin.on('error', () => {});
+    // Tokens live in Redis only: drop them, so that the send must read Redis while it stalls.
+    await admin.flushall();
+    await admin.call('CLIENT', 'PAUSE', '3000', 'ALL');
+    const { id } = await c.api[0]!.send({ to: { chats: ['chat1'] }, message: text('during a Redis stall') });
+    const n = await c.api[0]!.waitFor(id, { timeoutMs: 20_000 });
+    admin.disconnect();
+    expect(n.deliveries![0]).toMatchObject({ status: 'sent' });
+    const inbox = (await (await fetch(`${c.emu.url}/_emulator/api/inbox/chats/chat1`)).json()).messages as { message: { text?: { content: string } } }[];
+    expect(inbox.filter((m) => m.message.text?.content === 'during a Redis stall')).toHaveLength(1);
+  }, 30_000);
+
   it('accepts go on, sends wait (nothing guessed), /readyz says why with 200, and everything goes once Redis is back empty', async () => {
     const first = await c.api[0]!.send({ to: { userIds: ['u1'] }, message: text('before the outage') });
     expect(['read', 'unread']).toContain((await c.api[0]!.waitFor(first.id, { timeoutMs: 10_000 })).deliveries![0]!.status);

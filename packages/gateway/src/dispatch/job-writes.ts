@@ -46,7 +46,7 @@ export async function moveToNewJob(
     const payload: SendPayload = { body: like.body, dueAt: runAt };
     const job: NewJob = { id, kind: 'send', notificationId, channel: like.channel, destination: like.destination, mergeKey: like.mergeKey, runAt, payload };
     await tx.addJobs([job]);
-    await carryLaterParts(tx, notificationId, changed, id);
+    await carryLaterParts(tx, notificationId, changed, id, runAt);
     moved.push(...changed);
   }
   return moved;
@@ -55,9 +55,10 @@ export async function moveToNewJob(
 /**
  * A part that waits (held back by a daily cap, or re-sent later) takes its recipients' later parts with it: those
  * still queued leave their jobs for a chain of their own behind `head`, so a reader never gets part 3 before part 2.
- * The other recipients' chain goes on as it was; a job left with nobody settles when its turn comes.
+ * The other recipients' chain goes on as it was; a job left with nobody settles when its turn comes. (Parts that were
+ * already sent when a cap DingTalk reports holds one back are not carried: see the README's known limits.)
  */
-async function carryLaterParts(tx: Tx, notificationId: string, moved: DeliveryRow[], head: string): Promise<void> {
+async function carryLaterParts(tx: Tx, notificationId: string, moved: DeliveryRow[], head: string, dueAt: number): Promise<void> {
   const split = moved.filter((d) => d.part && d.parts && d.part < d.parts);
   if (split.length === 0) return;
   const from = Math.min(...split.map((d) => d.part!));
@@ -91,7 +92,8 @@ async function carryLaterParts(tx: Tx, notificationId: string, moved: DeliveryRo
         mergeKey: source.mergeKey,
         runAt: AFTER_PREVIOUS_PART,
         follows,
-        payload: { body: payload.body, dueAt: payload.dueAt },
+        // Their give-up time counts from when the head is due, as the head's does, not from the first try.
+        payload: { body: payload.body, dueAt },
       },
     ]);
     follows = id;

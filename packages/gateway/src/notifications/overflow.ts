@@ -5,6 +5,7 @@ import {
   type Mentions,
   type Message,
   robotBodyBytes,
+  robotKeywordProblem,
   splitMarkdown,
   splitMarkdownBlocks,
   toAppRobotMessage,
@@ -83,12 +84,12 @@ export function fitToSurface(message: Message, surface: LongSurface, overflow: O
   // A robot with keywords refuses any part without one (310000): a part whose text lacks the keyword the message
   // carries gets it beside its number. A message that carries none is not given one (it is refused, as a short one
   // is). Every part keeps room for the widest number this bound allows, and that keyword.
-  const serialized = JSON.stringify(message);
-  const keyword = keywords.find((k) => serialized.includes(k));
+  // Keywords are looked for as DingTalk looks for them: in the body's text values, not its field names.
+  const carries = (m: Message, among: readonly string[]) => robotKeywordProblem(toRobotBody(m), among) === null;
+  const keyword = keywords.find((k) => carries(message, [k]));
   const tag = (i: number, n: number, part: string) => {
     const number = ` (${i + 1}/${n})`;
-    const shown = numbered(message, number, part);
-    return keyword && !keywords.some((k) => JSON.stringify(shown).includes(k)) ? `${number} ${keyword}` : number;
+    return keyword && !carries(numbered(message, number, part), keywords) ? `${number} ${keyword}` : number;
   };
   const { size, max } = roomIn(surface, numbered(message, keyword ? `${WIDEST_NUMBER} ${keyword}` : WIDEST_NUMBER, ''), mentions);
   // Markdown parts render on their own: a code block or table cut between parts is reopened or re-headed.

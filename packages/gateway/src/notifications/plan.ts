@@ -4,6 +4,7 @@ import {
   LIMITS,
   type RobotBody,
   robotBodyBytes,
+  robotKeywordProblem,
   toAppRobotMessage,
   toRobotBody,
   toWorkMsg,
@@ -228,9 +229,6 @@ function chunk<T>(items: T[], size: number): T[][] {
 function checkRobotBody(robot: RobotConfig, body: RobotBody, index: number): void {
   if (robotBodyBytes(body) > LIMITS.robotBodyBytes)
     throw invalid('message', `robot messages must be at most ${LIMITS.robotBodyBytes} bytes; this one is ${robotBodyBytes(body)}`);
-  if (robot.keywords.length > 0) {
-    const text = JSON.stringify(body);
-    if (!robot.keywords.some((k) => text.includes(k)))
+  if (robotKeywordProblem(body, robot.keywords))
       throw invalid(`to.robots[${index}]`, `robot "${robot.name}" only accepts messages containing one of its keywords: ${robot.keywords.join(', ')}`);
-  }
 }
