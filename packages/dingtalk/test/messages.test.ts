@@ -170,6 +170,41 @@ describe('splitMarkdownBlocks', () => {
     expect(withoutCarried(parts, [header], '```')).toBe(text);
   });
 
+  it('a one-line ```code``` and an indented code line are not fences; a table header stays with its separator; CRLF tables are re-headed', () => {
+    const inline = Array.from({ length: 40 }, (_, i) => `步骤 ${i}：运行 \`\`\`kubectl rollout restart deploy/web-${i}\`\`\``).join('\n\n');
+    for (const p of splitMarkdownBlocks(inline, 300, bytes)) expect(p.startsWith('```')).toBe(false);
+    const indented = Array.from({ length: 40 }, (_, i) => `    \`\`\` not a fence ${i}`).join('\n');
+    for (const p of splitMarkdownBlocks(indented, 300, bytes).slice(1)) expect(p.startsWith('```')).toBe(false);
+    // Wherever the cut falls, a part never starts with a separator row it lost its header to.
+    const table = `${'前言。'.repeat(30)}\n| name | value |\n|---|---|\n${Array.from({ length: 20 }, (_, i) => `| row${i} | ${i} |`).join('\n')}\n`;
+    for (let max = 120; max <= 260; max += 7) for (const p of splitMarkdownBlocks(table, max, bytes)) expect(p.startsWith('|---')).toBe(false);
+    const crlf = `| 主机 | CPU |\r\n|---|---|\r\n${Array.from({ length: 60 }, (_, i) => `| web-${i} | ${i}% |`).join('\r\n')}\r\n`;
+    const parts = splitMarkdownBlocks(crlf, 300, bytes);
+    expect(parts.length).toBeGreaterThan(2);
+    for (const p of parts) expect(p.startsWith('| 主机 | CPU |')).toBe(true);
+  });
+
+  it('never throws and never exceeds the budget, whatever the blocks (seeded random markdown, sizes 200 to 1 200)', () => {
+    let seed = 42;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)]!;
+    const sizes = [bytes, (x: string) => [...x].length, (x: string) => Buffer.byteLength(JSON.stringify(x)) - 2];
+    for (let n = 0; n < 300; n++) {
+      const blocks: string[] = [];
+      for (let b = 0; b < 12; b++) {
+        const kind = pick(['p', 'code', 'table', 'wide']);
+        if (kind === 'p') blocks.push('钉钉 text '.repeat(1 + Math.floor(random() * 40)));
+        if (kind === 'code') blocks.push(`${pick(['```', '~~~', '````'])}${pick(['', 'sql', 'x'.repeat(Math.floor(random() * 600))])}\n${'select 1;\n'.repeat(Math.floor(random() * 40))}${'```'}`);
+        if (kind === 'table') blocks.push(`| a | b |\n|---|---|\n${'| 1 | 二 |\n'.repeat(Math.floor(random() * 40))}`);
+        if (kind === 'wide') blocks.push(`${'`'.repeat(3 + Math.floor(random() * 300))}\ncode\n`);
+      }
+      const text = blocks.join(pick(['\n\n', '\r\n\r\n', '\n']));
+      const max = 200 + Math.floor(random() * 1000);
+      const size = pick(sizes);
+      for (const p of splitMarkdownBlocks(text, max, size)) expect(size(p)).toBeLessThanOrEqual(max);
+    }
+  });
+
   it('text with no blocks splits as splitMarkdown does', () => {
     const text = Array.from({ length: 50 }, (_, i) => `第 ${i} 段，内容若干。`).join('\n\n');
     expect(splitMarkdownBlocks(text, 200)).toEqual(splitMarkdown(text, 200));

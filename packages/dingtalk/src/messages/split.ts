@@ -20,8 +20,14 @@ export function splitMarkdown(text: string, max: number, size: (s: string) => nu
     let head = current.slice(0, upTo).join('');
     let headSize = size(head);
     let rest = current.slice(upTo);
-    // Whitespace after the break goes with the part before it while it fits: the next part starts with content.
-    while (rest.length && /^\s+$/.test(rest[0]!) && headSize + size(rest[0]!) <= max) {
+    // Whitespace after the break goes with the part before it while it fits: the next part starts with content. The
+    // indentation of the next part's first line stays with it (in markdown it means something: an indented code block).
+    let run = 0;
+    while (run < rest.length && /^\s+$/.test(rest[run]!)) run++;
+    let lastLineEnd = -1;
+    for (let i = 0; i < run; i++) if (rest[i]!.includes('\n')) lastLineEnd = i;
+    const movable = lastLineEnd + 1;
+    for (let moved = 0; moved < movable && headSize + size(rest[0]!) <= max; moved++) {
       head += rest[0];
       headSize += size(rest[0]!);
       rest = rest.slice(1);
@@ -83,7 +89,8 @@ function bestBreak(atoms: string[]): number {
 /** Links, images, code spans and table rows are indivisible; everything else is single code points. */
 function atomize(text: string): string[] {
   const atoms: string[] = [];
-  const pattern = /!?\[[^\]\n]*\]\([^)\s]*\)|`[^`\n]+`|^[ \t]*\|[^\n]*/gm;
+  // A table's header row goes with its separator row (apart, neither part would show a table).
+  const pattern = /!?\[[^\]\n]*\]\([^)\s]*\)|`[^`\n]+`|^[ \t]*\|[^\n]*\n[ \t]*\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t\r]*$|^[ \t]*\|[^\n]*/gm;
   let last = 0;
   for (const m of text.matchAll(pattern)) {
     for (const ch of text.slice(last, m.index)) atoms.push(ch);
@@ -94,9 +101,11 @@ function atomize(text: string): string[] {
   return atoms;
 }
 
-const FENCE = /^[ \t]*(`{3,}|~{3,})(.*)$/;
+// CommonMark: at most three spaces before a fence, and no backtick in a backtick fence's info string (```a``` is a
+// code span on one line, not a fence).
+const FENCE = /^ {0,3}(`{3,}(?=[^`]*$)|~{3,})(.*)$/;
 const TABLE_ROW = /^[ \t]*\|/;
-const TABLE_SEPARATOR = /^[ \t]*\|?[ \t]*:?-{3,}:?[ \t]*(\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t]*$/;
+const TABLE_SEPARATOR = /^[ \t]*\|?[ \t]*:?-{3,}:?[ \t]*(\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t\r]*$/;
 
 interface Fence {
   marker: string;
@@ -146,18 +155,24 @@ export function splitMarkdownBlocks(text: string, max: number, size: (s: string)
   if (size(text) <= max) return [text];
   const lines = text.split('\n');
   const scanned = scanLines(lines);
-  const repeatable = (h: string) => size(h) + 1 <= max / 4;
+  // What is repeated at a part's start stays small beside the part: a longer table header is not repeated, a fence
+  // with a longer info string is reopened bare.
+  const repeatable = (h: string) => size(`${h}\n`) <= max / 4;
+  const reopen = (f: Fence) => (repeatable(f.opener) ? f.opener : f.marker);
   // Room every part keeps for what a cut may add: the widest reopened fence or repeated header before it, a closer after.
-  const widest = (xs: (string | undefined)[]) => Math.max(0, ...xs.map((x) => (x === undefined ? 0 : size(x) + 1)));
-  const open = widest(scanned.map((l) => l.fence?.opener));
+  const widest = (xs: (string | undefined)[]) => Math.max(0, ...xs.map((x) => (x === undefined ? 0 : size(`${x}\n`))));
+  const open = widest(scanned.map((l) => (l.fence ? reopen(l.fence) : undefined)));
   const close = widest(scanned.map((l) => l.fence?.marker));
   const header = widest(scanned.map((l) => (l.header && repeatable(l.header) ? l.header : undefined)));
-  const parts = splitMarkdown(text, max - Math.max(open, header) - close, size);
-  return carryBlocks(parts, lines, scanned, repeatable);
+  const budget = max - Math.max(open, header) - close;
+  // Fences so wide that carrying them would leave parts no room (a marker of hundreds of backticks): split as text.
+  if (budget < max / 2) return splitMarkdown(text, max, size);
+  const parts = splitMarkdown(text, budget, size);
+  return carryBlocks(parts, lines, scanned, repeatable, reopen);
 }
 
 /** Closes and reopens fences, and repeats table headers, across the boundaries of `parts` (see splitMarkdownBlocks). */
-function carryBlocks(parts: string[], lines: string[], scanned: ScannedLine[], repeatable: (header: string) => boolean): string[] {
+function carryBlocks(parts: string[], lines: string[], scanned: ScannedLine[], repeatable: (header: string) => boolean, reopen: (fence: Fence) => string): string[] {
   const out: string[] = [];
   let carried = '';
   let at = 0;
@@ -173,7 +188,7 @@ function carryBlocks(parts: string[], lines: string[], scanned: ScannedLine[], r
       const open = line.start === at ? line.fence : FENCE.exec(lines[l]!) ? null : line.fence;
       if (open) {
         shown += `${shown.endsWith('\n') ? '' : '\n'}${open.marker}`;
-        carried = `${open.opener}\n`;
+        carried = `${reopen(open)}\n`;
       } else if (line.start === at && line.header && repeatable(line.header)) {
         carried = `${line.header}\n`;
       }

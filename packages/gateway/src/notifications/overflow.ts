@@ -86,7 +86,10 @@ export function fitToSurface(message: Message, surface: LongSurface, overflow: O
   // is). Every part keeps room for the widest number this bound allows, and that keyword.
   // Keywords are looked for as DingTalk looks for them: in the body's text values, not its field names.
   const carries = (m: Message, among: readonly string[]) => robotKeywordProblem(toRobotBody(m), among) === null;
-  const keyword = keywords.find((k) => carries(message, [k]));
+  // A markdown title holds 64 characters: a keyword that does not fit beside the number is not added (the part is
+  // then refused at accept, naming the robot's keywords, rather than sent with a title DingTalk cuts).
+  const fits = (k: string) => message.type === 'text' || codePoints(`${WIDEST_NUMBER} ${k}`) <= LIMITS.title;
+  const keyword = keywords.find((k) => carries(message, [k]) && fits(k));
   const tag = (i: number, n: number, part: string) => {
     const number = ` (${i + 1}/${n})`;
     return keyword && !carries(numbered(message, number, part), keywords) ? `${number} ${keyword}` : number;
