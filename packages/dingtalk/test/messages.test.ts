@@ -186,7 +186,10 @@ describe('splitMarkdownBlocks', () => {
 
   it('never throws and never exceeds the budget, whatever the blocks (seeded random markdown, sizes 200 to 1 200)', () => {
     let seed = 42;
-    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
     const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)]!;
     const sizes = [bytes, (x: string) => [...x].length, (x: string) => Buffer.byteLength(JSON.stringify(x)) - 2];
     for (let n = 0; n < 300; n++) {
