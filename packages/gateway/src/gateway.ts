@@ -8,6 +8,7 @@ import { buildServer } from './api/server.js';
 import { ConfigError, NEEDS_API_KEY } from './config/load.js';
 import { type Config, dingtalkProxyOf } from './config/schema.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
+import { DestinationGates } from './dispatch/gates.js';
 import { Pacer } from './dispatch/pacer.js';
 import { pacedCalls } from './dispatch/pacing-context.js';
 import { Quotas } from './dispatch/quotas.js';
@@ -110,6 +111,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     apps,
     robots,
     pacer,
+    gates: new DestinationGates(),
     quotas,
     metrics,
     log,
@@ -125,8 +127,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   };
   const dispatcher = new Dispatcher(runtime);
   metrics.watchInstance(() => dispatcher.held(), runtime.degraded);
-  runtime.wake = () => {
-    dispatcher.wake();
+  runtime.wake = (due) => {
+    dispatcher.wake(due);
     wakeups?.announce();
   };
   if (wakeups && opts.dispatch !== false) wakeups.listen(() => dispatcher.wake());

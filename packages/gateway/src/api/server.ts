@@ -145,7 +145,7 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Api
       if (result.outcome === 'replayed') return reply.code(200).header('idempotent-replayed', 'true').send({ id: result.id, status: result.status });
       rt.metrics.accepted.inc();
       // Work due now is claimed at once (latency); scheduled work waits for the dispatcher's regular look.
-      if (result.dueNow) rt.wake();
+      if (result.dueNow) rt.wake(result.due);
       return reply.code(202).send({ id: result.id, status: 'queued' });
     },
   );

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { DingTalkError } from '@dingpush/dingtalk';
-import { assertNever, type Fence, fenceOf, type JobOf, type JobRow } from '../domain/jobs.js';
+import { assertNever, type DueJob, type Fence, fenceOf, type JobOf, type JobRow } from '../domain/jobs.js';
 import { LeaseLost } from '../store/types.js';
 import { retryDelay } from './backoff.js';
 import { runCallback } from './callbacks.js';
@@ -54,8 +54,13 @@ export class Dispatcher {
     this.loop = this.run();
   }
 
-  /** New work was stored: look now instead of at the next poll. */
-  wake(): void {
+  /**
+   * New work was stored: look now instead of at the next poll; not when each of its jobs is a send to a gated
+   * destination (the look would claim none of them, and with accepts streaming in, each look is a write).
+   */
+  wake(due?: readonly DueJob[]): void {
+    const now = this.rt.now();
+    if (due && due.length > 0 && due.every((j) => j.kind === 'send' && this.rt.gates.isClosed(j.channel, j.destination, now))) return;
     this.woken = true;
     this.wakeUp?.();
   }
@@ -98,7 +103,8 @@ export class Dispatcher {
       this.paused(null);
       if (free > 0) {
         try {
-          claimed = await this.rt.store.claim(this.owner, this.rt.now(), free, leaseMs, this.runningIds());
+          const now = this.rt.now();
+          claimed = await this.rt.store.claim(this.owner, now, free, leaseMs, this.runningIds(), this.rt.gates.closed(now));
         } catch (err) {
           this.rt.log.error({ err }, 'claiming jobs failed');
         }
@@ -306,8 +312,11 @@ export class Dispatcher {
    */
   private async untilNextDue(pollMs: number): Promise<number> {
     try {
-      const next = await this.rt.store.nextDue();
-      const wait = next === null ? pollMs : next - this.rt.now();
+      const now = this.rt.now();
+      const due = await this.rt.store.nextDue(this.rt.gates.closed(now));
+      const opens = this.rt.gates.nextOpening(now);
+      const next = due === null ? opens : opens === null ? due : Math.min(due, opens);
+      const wait = next === null ? pollMs : next - now;
       // Due already, yet not claimed by this worker (it runs it, or another instance holds its row): a regular poll.
       return wait <= 0 ? pollMs : Math.min(pollMs, wait);
     } catch {

@@ -4,6 +4,8 @@ import type { Logger } from '../observability/logger.js';
 import type { OutboundHttp } from '../net/outbound.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/types.js';
+import type { DueJob } from '../domain/jobs.js';
+import type { DestinationGates } from './gates.js';
 import type { Pacer } from './pacer.js';
 import type { Quotas } from './quotas.js';
 
@@ -36,12 +38,17 @@ export interface Runtime {
   apps: Map<string, AppHandle>;
   robots: Map<string, RobotHandle>;
   pacer: Pacer;
+  /** Destinations whose backlog holds their slots far ahead: their new jobs wait unclaimed (see gates.ts). */
+  gates: DestinationGates;
   quotas: Quotas;
   metrics: Metrics;
   log: Logger;
   now(): number;
-  /** Asks the dispatcher to look for due jobs now (new work was stored). */
-  wake(): void;
+  /**
+   * Asks the dispatcher to look for due jobs now (new work was stored). With the new jobs given, a look that could
+   * only find jobs of gated destinations is skipped.
+   */
+  wake(due?: readonly DueJob[]): void;
   /** HTTP to addresses senders chose (callbacks), under the address policy. */
   outbound: OutboundHttp;
   /** Why this instance works degraded (a shared service it needs is away), or null: /readyz reports it. */

@@ -193,6 +193,8 @@ async function holdSlot(rt: JobContext['rt'], d: ChannelDescriptor, jobs: SendJo
     if (quiet.length) await tx.patch(quiet, { reason: waitingReason(d, slot - tx.now) }, ['queued']);
     await tx.reschedule(ids(jobs), slot, { slotAt: slot, clearSendStarted: true });
   });
+  // Slots are handed out in order: until shortly before this one, a new job for the destination could only wait too.
+  rt.gates.close(d.channel, jobs[0]!.destination!, slot - WAIT_IN_HANDLER_MS);
 }
 
 /** An urgent message, or a digest carrying one: it may use the slots a destination keeps in reserve. */

@@ -147,3 +147,16 @@ export const fenceOf = (j: Pick<JobRow, 'id' | 'leaseToken'>): Fence => ({ id: j
 export function assertNever(x: never): never {
   throw new Error(`unhandled case: ${JSON.stringify(x)}`);
 }
+
+/** A destination whose send jobs are not claimed unless they hold a slot (dispatch/gates.ts says when). */
+export interface GatedDestination {
+  channel: string;
+  destination: string;
+}
+
+/** What a wake-up names of the work it announces. */
+export interface DueJob {
+  kind: string;
+  channel: string | null;
+  destination: string | null;
+}

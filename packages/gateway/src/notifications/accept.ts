@@ -1,10 +1,11 @@
 import type { Config } from '../config/schema.js';
+import type { DueJob } from '../domain/jobs.js';
 import type { Store } from '../store/types.js';
 import { planNotification } from './plan.js';
 import type { NotificationRequest } from './request.js';
 
 export type Accepted =
-  | { outcome: 'created'; id: string; dueNow: boolean }
+  | { outcome: 'created'; id: string; dueNow: boolean; due: DueJob[] }
   | { outcome: 'replayed'; id: string; status: string }
   | { outcome: 'conflict' };
 
@@ -21,7 +22,10 @@ export async function acceptNotification(
 ): Promise<Accepted> {
   const plan = planNotification(request, deps.config, sender, now, hints);
   const result = await deps.store.accept(plan);
-  if (result.created) return { outcome: 'created', id: plan.notification.id, dueNow: plan.notification.sendAt <= now };
+  if (result.created) {
+    const due = plan.jobs.filter((j) => j.runAt <= now).map((j) => ({ kind: j.kind, channel: j.channel, destination: j.destination }));
+    return { outcome: 'created', id: plan.notification.id, dueNow: plan.notification.sendAt <= now, due };
+  }
   if (result.conflict) return { outcome: 'conflict' };
   return { outcome: 'replayed', id: result.notification.id, status: result.notification.status };
 }

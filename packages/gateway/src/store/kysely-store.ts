@@ -8,7 +8,7 @@ import {
   TRACKED_CHANNELS,
 } from '../domain/delivery-states.js';
 import { newId } from '../domain/ids.js';
-import type { Fence, JobRow, NewJob } from '../domain/jobs.js';
+import type { Fence, GatedDestination, JobRow, NewJob } from '../domain/jobs.js';
 import { notificationView } from '../domain/notification-view.js';
 import type { AttemptRecord, DeliveryFields, DeliveryRow, EventRow, NotificationRow } from '../domain/records.js';
 import { destinationsOf, PARKED_REASON, parkedAmong, queuedArrivals } from './park-on-arrival.js';
@@ -72,6 +72,14 @@ const toDelivery = (r: DeliveriesTable): DeliveryRow => ({
   part: num(r.part ?? null),
   parts: num(r.parts ?? null),
 });
+
+/** Send jobs of a gated destination that hold no slot (the ones a claim leaves alone). */
+const gatedWaiting = (eb: ExpressionBuilder<Database, 'jobs'>, gated: readonly GatedDestination[]) =>
+  eb.and([
+    eb('kind', '=', 'send'),
+    eb('slotAt', 'is', null),
+    eb.or(gated.map((g) => eb.and([eb('channel', '=', g.channel), eb('destination', '=', g.destination)]))),
+  ]);
 
 const num = (v: number | null) => (v === null ? null : Number(v));
 
@@ -296,7 +304,7 @@ export abstract class KyselyStore implements Store {
 
   // ── leases ────────────────────────────────────────────────────────────
 
-  async claim(owner: string, now: number, limit: number, leaseMs: number, exclude: string[]): Promise<JobRow[]> {
+  async claim(owner: string, now: number, limit: number, leaseMs: number, exclude: string[], gated: readonly GatedDestination[] = []): Promise<JobRow[]> {
     if (limit <= 0) return [];
     const clock = this.leaseClock();
     const due = this.lockForClaim(
@@ -305,6 +313,7 @@ export abstract class KyselyStore implements Store {
         .select('id')
         .where((eb) => eb.or([eb.and([eb('state', '=', 'ready'), eb('runAt', '<=', now)]), eb.and([eb('state', '=', 'leased'), eb('leaseUntil', '<', clock)])]))
         .$if(exclude.length > 0, (qb) => qb.where('id', 'not in', exclude))
+        .$if(gated.length > 0, (qb) => qb.where((eb) => eb.not(gatedWaiting(eb, gated))))
         .orderBy('runAt')
         .orderBy('id')
         .limit(limit),
@@ -405,8 +414,15 @@ export abstract class KyselyStore implements Store {
       .execute();
   }
 
-  async nextDue(): Promise<number | null> {
-    const row = await this.db.selectFrom('jobs').select('runAt').where('state', '=', 'ready').orderBy('runAt').limit(1).executeTakeFirst();
+  async nextDue(gated: readonly GatedDestination[] = []): Promise<number | null> {
+    const row = await this.db
+      .selectFrom('jobs')
+      .select('runAt')
+      .where('state', '=', 'ready')
+      .$if(gated.length > 0, (qb) => qb.where((eb) => eb.not(gatedWaiting(eb, gated))))
+      .orderBy('runAt')
+      .limit(1)
+      .executeTakeFirst();
     return row ? Number(row.runAt) : null;
   }
 

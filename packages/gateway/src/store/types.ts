@@ -1,5 +1,5 @@
 import type { DeliveryStatus, MoveName, NotificationStatus } from '../domain/delivery-states.js';
-import type { Fence, JobKind, JobRow, JobState, NewJob } from '../domain/jobs.js';
+import type { Fence, GatedDestination, JobKind, JobRow, JobState, NewJob } from '../domain/jobs.js';
 import type { AttemptRecord, DeliveryFields, DeliveryRow, EventRow, NewDelivery, NewNotification, NotificationRow } from '../domain/records.js';
 
 /** The gateway's storage contract; SQLite (embedded) and PostgreSQL (several instances) implement it. */
@@ -135,9 +135,10 @@ export interface Store {
   events(notificationId: string): Promise<EventRow[]>;
   /**
    * Leases due jobs (and jobs whose lease ran out: their worker died), bumping each one's fencing token. `exclude`:
-   * jobs this worker is still running (never claimed again by the same worker). Lease times are the store's clock.
+   * jobs this worker is still running (never claimed again by the same worker). `gated`: destinations whose send jobs
+   * are left unclaimed unless they hold a slot (dispatch/gates.ts). Lease times are the store's clock.
    */
-  claim(owner: string, now: number, limit: number, leaseMs: number, exclude: string[]): Promise<JobRow[]>;
+  claim(owner: string, now: number, limit: number, leaseMs: number, exclude: string[], gated?: readonly GatedDestination[]): Promise<JobRow[]>;
   /** Due ready send jobs with the same merge key, leased too, to share one call. */
   claimMergeable(like: JobRow, owner: string, now: number, limit: number, leaseMs: number): Promise<JobRow[]>;
   /** Extends the leases this worker still holds; answers the ids it holds. */
@@ -151,7 +152,7 @@ export interface Store {
   collectFolded(): Promise<number>;
   /** Destinations with jobs parked behind their head (a sweep unparks those whose head is gone). */
   parkedDestinations(): Promise<{ channel: string; destination: string }[]>;
-  /** When the earliest job waiting in the queue is due (null: none waits). */
-  nextDue(): Promise<number | null>;
+  /** When the earliest job waiting in the queue is due (null: none waits), leaving out what `gated` leaves unclaimed. */
+  nextDue(gated?: readonly GatedDestination[]): Promise<number | null>;
   close(): Promise<void>;
 }
