@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseOrg, type RunningEmulator, startEmulator } from '@dingpush/emulator';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { API_KEY, ROBOT_SECRET, text, tokens, useGateway } from './helpers.js';
 import { run } from './process.js';
 
 /**
@@ -153,5 +154,21 @@ describe('first hour, review 13', () => {
     expect(res.stdout + res.stderr).not.toContain('PGPW');
     const store = (JSON.parse(res.stdout) as { checks: { id: string; status: string }[] }).checks.find((c) => c.id === 'store');
     expect(store?.status).toBe('pass');
+  });
+});
+
+describe('dingpush status: a failed delivery shows DingTalk\'s code and message, and what to do, in the reader\'s language', () => {
+  const env = useGateway();
+
+  it('a wrong robot secret (310000): the reason on the row, the error table\'s line under it; no secret', async () => {
+    const { id } = await env.api.send({ to: { robots: ['bad'] }, message: text('x') });
+    await env.api.waitFor(id);
+    const url = env.gw.url;
+    const en = await run(['status', id, '--url', url, '--key', API_KEY], { LANG: 'en_US.UTF-8', LC_ALL: '', LC_MESSAGES: '' });
+    expect(en.code, en.stderr).toBe(0);
+    expect(en.stdout).toMatch(/robot .* failed +DingTalk 310000: sign not match\n +what to do: .*secret/);
+    const zh = await run(['status', id, '--url', url, '--key', API_KEY], { LANG: 'zh_CN.UTF-8', LC_ALL: '', LC_MESSAGES: '' });
+    expect(zh.stdout).toMatch(/DingTalk 310000: sign not match\n +怎么办: .*密钥/);
+    for (const out of [en.stdout, zh.stdout, en.stderr, zh.stderr]) for (const s of [ROBOT_SECRET, tokens.bad, API_KEY]) expect(out).not.toContain(s);
   });
 });
