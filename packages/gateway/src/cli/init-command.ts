@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { type FirstConfig, mergeDotEnv, renderFirstConfig } from '../setup/first-config.js';
@@ -133,11 +133,13 @@ export async function init(f: InitFlags): Promise<void> {
   const configPath = resolve(f.config ?? 'dingpush.yaml');
   const shown = relative(process.cwd(), configPath) || configPath;
   if (existsSync(configPath) && !f.force) throw new UsageError(`${shown} exists; --force overwrites it`);
+  if (existsSync(configPath) && !statSync(configPath).isFile()) throw new UsageError(`${shown} is not a file; --config names the file to write`);
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const answers = await gather(f, interactive ? await terminalAsker() : undefined);
   mkdirSync(dirname(configPath), { recursive: true });
   const envPath = join(dirname(configPath), '.env');
-  const existingText = existsSync(envPath) ? readFileSync(envPath, 'utf8') : '';
+  const existedBefore = existsSync(envPath);
+  const existingText = existedBefore ? readFileSync(envPath, 'utf8') : '';
   const existing = parseEnv(existingText) as Record<string, string>;
   // The API key senders already use stays: a new one would lock them out (rotate it by editing .env).
   const { yaml, secrets } = renderFirstConfig(answers, existing.DINGPUSH_API_KEY || undefined);
@@ -145,8 +147,24 @@ export async function init(f: InitFlags): Promise<void> {
   const clash = Object.keys(secrets).find((name) => existing[name] !== undefined && existing[name] !== secrets[name]);
   if (clash && !f.force) throw new UsageError(`${relative(process.cwd(), envPath) || envPath} already sets ${clash} to another value (another configuration's?); --force replaces it`);
   const names = Object.keys(secrets);
-  if (names.length > 0) writePrivately(envPath, mergeDotEnv(existingText, secrets));
-  writeFileSync(configPath, yaml);
+  // Both files or neither: the configuration waits beside its place until .env is written, and a configuration that
+  // cannot take its place puts .env back as it was (a .env whose configuration is missing is half a setup).
+  const configTemp = `${configPath}.${randomBytes(6).toString('hex')}.tmp`;
+  writeFileSync(configTemp, yaml, { flag: 'wx' });
+  try {
+    if (names.length > 0) writePrivately(envPath, mergeDotEnv(existingText, secrets));
+    try {
+      renameSync(configTemp, configPath);
+    } catch (err) {
+      if (names.length > 0) {
+        if (existedBefore) writePrivately(envPath, existingText);
+        else rmSync(envPath, { force: true });
+      }
+      throw err;
+    }
+  } finally {
+    rmSync(configTemp, { force: true });
+  }
   const lines = [
     `wrote ${shown}${answers.app || answers.robot ? '' : ' (sandbox: no DingTalk app or robot yet)'}`,
     ...(names.length > 0 ? [`wrote ${relative(process.cwd(), envPath) || envPath} (mode 600): ${names.join(', ')}`] : []),

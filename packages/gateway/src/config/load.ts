@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
-import { parse as parseYaml } from 'yaml';
+import { isAlias, LineCounter, parseDocument, visit, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { type Config, configSchema } from './schema.js';
 
@@ -119,7 +119,12 @@ export function envWithDotEnv(configPath: string, env: NodeJS.ProcessEnv = proce
   return { ...parsed, ...set };
 }
 
-/** A configuration file's text, parsed as YAML; a file that cannot be read or parsed is a ConfigError. */
+/**
+ * A configuration file's text, parsed as YAML; a file that cannot be read or parsed is a ConfigError listing every
+ * YAML problem by line and column. The parser's own words may quote the text it stumbled on (an alias's or a tag's
+ * name, and its warnings print the whole line), and that text can be a secret: only the words before their first
+ * colon are shown, and the parser's warnings are problems here rather than printed by it on stderr.
+ */
 export function readConfigData(path: string): unknown {
   let text: string;
   try {
@@ -127,10 +132,30 @@ export function readConfigData(path: string): unknown {
   } catch (err) {
     throw new ConfigError(`cannot read config ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, logLevel: 'silent' });
+  const problem = (message: string, offset: number | undefined) => {
+    const at = offset === undefined ? undefined : lines.linePos(offset);
+    return `${path} is not valid YAML: ${message.split(/[:\n]/)[0]!.trim()}${at ? ` at line ${at.line}, column ${at.col}` : ''}`;
+  };
+  // A tag the parser does not know (an unquoted value starting with !) changes what the value is: a problem too.
+  const found = [...doc.errors, ...doc.warnings].map((e: YAMLError) => problem(e.message, e.pos[0]));
+  if (found.length > 0) throw new ConfigError(found);
   try {
-    return parseYaml(text);
+    return doc.toJS();
   } catch (err) {
-    throw new ConfigError(`${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    // An alias (*name) that no anchor sets is found only when the document is read: point at the first such alias.
+    let offset: number | undefined;
+    visit(doc, {
+      Alias(_key, node) {
+        if (isAlias(node) && node.resolve(doc) === undefined) {
+          offset = node.range?.[0];
+          return visit.BREAK;
+        }
+        return undefined;
+      },
+    });
+    throw new ConfigError(problem((err as Error).message, offset));
   }
 }
 

@@ -5,7 +5,7 @@ import { appChecks } from './app-checks.js';
 import { type Check, exitCodeOf, t } from './checklist.js';
 import { networkChecks } from './network-checks.js';
 import { robotChecks } from './robot-checks.js';
-import { sendTest } from './send-test.js';
+import { sendTest, sendTestNotSent } from './send-test.js';
 import { storeChecks } from './store-checks.js';
 
 export interface DoctorOptions {
@@ -54,6 +54,8 @@ export async function runDoctor(configPath: string, opts: DoctorOptions = {}): P
     if (sandbox) {
       // Sandbox mode never calls DingTalk: nothing to check there (and no network needed).
       checks.push({ id: 'dingtalk', status: 'skip', title: t('DingTalk', '钉钉'), detail: t('not checked: sandbox mode talks to the built-in emulator', '未检查：沙箱模式使用内置模拟器') });
+      if (opts.sendTest !== undefined)
+        checks.push(sendTestNotSent(config, opts.sendTest, t('sandbox mode, no DingTalk app or robot is configured', '沙箱模式，没有配置钉钉应用或机器人')));
       return { checks, exitCode: exitCodeOf(checks) };
     }
     const reach = await networkChecks(config, transport);
@@ -61,6 +63,7 @@ export async function runDoctor(configPath: string, opts: DoctorOptions = {}): P
     const unreachable = reach.some((c) => c.id.startsWith('reach:') && c.status === 'fail');
     if (unreachable) {
       checks.push({ id: 'dingtalk', status: 'skip', title: t('apps and robots', '应用与机器人'), detail: t('not checked: DingTalk is unreachable', '未检查：无法访问钉钉') });
+      if (opts.sendTest !== undefined) checks.push(sendTestNotSent(config, opts.sendTest, t('DingTalk is unreachable', '无法访问钉钉')));
     } else {
       for (const [i, app] of config.apps.entries()) checks.push(...(await appChecks(config, app, i, transport)));
       for (const [i, robot] of config.robots.entries()) checks.push(...(await robotChecks(robot, i, transport)));

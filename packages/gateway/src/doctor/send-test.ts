@@ -1,6 +1,6 @@
 import { DingTalkApp, DingTalkError, RobotClient, type Transport } from '@dingpush/dingtalk';
 import type { Config } from '../config/schema.js';
-import { type Check, t } from './checklist.js';
+import { type Check, type Text, t } from './checklist.js';
 
 /**
  * `--send-test RECIPIENT`: the one thing doctor sends, and only when asked. A configured robot's name posts to that
@@ -10,7 +10,7 @@ import { type Check, t } from './checklist.js';
 export async function sendTest(config: Config, recipient: string, transport: Transport): Promise<Check> {
   const stamp = new Date().toISOString().replace('T', ' ').slice(0, 19);
   const robot = config.robots.find((r) => r.name === recipient);
-  const title = t(`test message to ${robot ? `robot ${recipient}` : `user ${recipient}`}`, `测试消息发给${robot ? `机器人 ${recipient}` : `用户 ${recipient}`}`);
+  const title = titleOf(config, recipient);
   const id = 'send-test';
   try {
     if (robot) {
@@ -43,4 +43,17 @@ export async function sendTest(config: Config, recipient: string, transport: Tra
     if (!(err instanceof DingTalkError)) throw err;
     return { id, status: 'fail', title, detail: t(`DingTalk ${err.code}: ${err.dingMessage}`, `钉钉 ${err.code}: ${err.dingMessage}`), fix: err.todo };
   }
+}
+
+const titleOf = (config: Config, recipient: string) => {
+  const robot = config.robots.some((r) => r.name === recipient);
+  return t(`test message to ${robot ? `robot ${recipient}` : `user ${recipient}`}`, `测试消息发给${robot ? `机器人 ${recipient}` : `用户 ${recipient}`}`);
+};
+
+/**
+ * `--send-test` asked for a message that cannot be sent (sandbox mode, DingTalk unreachable): a failure saying why,
+ * never silence, so that a script asking for a test message does not read success when nothing went.
+ */
+export function sendTestNotSent(config: Config, recipient: string, why: Text): Check {
+  return { id: 'send-test', status: 'fail', title: titleOf(config, recipient), detail: t(`not sent: ${why.en}`, `未发送：${why.zh}`) };
 }
