@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DingTalkError } from '@dingpush/dingtalk';
-import { assertNever, type DueJob, type Fence, fenceOf, type JobOf, type JobRow } from '../domain/jobs.js';
-import { LeaseLost } from '../store/types.js';
+import { assertNever, type DueJob, type Fence, fenceOf, type GatedDestination, type JobOf, type JobRow } from '../domain/jobs.js';
+import { type ClaimScope, LeaseLost } from '../store/types.js';
 import { retryDelay } from './backoff.js';
 import { runCallback } from './callbacks.js';
 import { CHANNEL_DESCRIPTORS } from './channels/index.js';
@@ -44,7 +44,13 @@ export class Dispatcher {
   private woken = false;
   private wakeUp: (() => void) | undefined;
 
-  constructor(private readonly rt: Runtime) {}
+  /** Every destination a send job may have: each configured app and robot on each channel that takes it. */
+  private readonly sendLanes: GatedDestination[];
+
+  constructor(private readonly rt: Runtime) {
+    const names = [...rt.apps.keys(), ...rt.robots.keys()];
+    this.sendLanes = Object.values(CHANNEL_DESCRIPTORS).flatMap((d) => names.filter((name) => d.configured(rt, name)).map((destination) => ({ channel: d.channel, destination })));
+  }
 
   start(): void {
     if (this.running) return;
@@ -103,8 +109,7 @@ export class Dispatcher {
       this.paused(null);
       if (free > 0) {
         try {
-          const now = this.rt.now();
-          claimed = await this.rt.store.claim(this.owner, now, free, leaseMs, this.runningIds(), this.rt.gates.closed(now));
+          claimed = await this.rt.store.claim(this.owner, this.rt.now(), free, leaseMs, this.runningIds(), this.claimScope());
         } catch (err) {
           this.rt.log.error({ err }, 'claiming jobs failed');
         }
@@ -117,6 +122,24 @@ export class Dispatcher {
       else if (claimed.length === 0) await this.idle(await this.untilNextDue(pollMs));
       else if (free <= claimed.length) await this.idle(5);
     }
+  }
+
+  private openLanes(now: number): GatedDestination[] {
+    return this.sendLanes.filter((l) => !this.rt.gates.isClosed(l.channel, l.destination, now));
+  }
+
+  private lastWideClaim = 0;
+
+  /**
+   * Claims read the configured destinations' lanes, open ones only (bounded index ranges whatever the backlog); now and
+   * then one claim reads every due row instead, so that jobs of a destination no longer configured are found (and
+   * failed) too.
+   */
+  private claimScope(): ClaimScope {
+    const now = this.rt.now();
+    if (performance.now() - this.lastWideClaim < PARKED_SWEEP_MS) return { lanes: this.openLanes(now) };
+    this.lastWideClaim = performance.now();
+    return { gated: this.rt.gates.closed(now) };
   }
 
   /**
@@ -313,7 +336,7 @@ export class Dispatcher {
   private async untilNextDue(pollMs: number): Promise<number> {
     try {
       const now = this.rt.now();
-      const due = await this.rt.store.nextDue(this.rt.gates.closed(now));
+      const due = await this.rt.store.nextDue({ lanes: this.openLanes(now) });
       const opens = this.rt.gates.nextOpening(now);
       const next = due === null ? opens : opens === null ? due : Math.min(due, opens);
       const wait = next === null ? pollMs : next - now;

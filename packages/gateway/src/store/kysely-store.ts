@@ -8,7 +8,7 @@ import {
   TRACKED_CHANNELS,
 } from '../domain/delivery-states.js';
 import { newId } from '../domain/ids.js';
-import type { Fence, GatedDestination, JobRow, NewJob } from '../domain/jobs.js';
+import { type Fence, type GatedDestination, JOB_KINDS, type JobRow, type NewJob } from '../domain/jobs.js';
 import { notificationView } from '../domain/notification-view.js';
 import type { AttemptRecord, DeliveryFields, DeliveryRow, EventRow, NotificationRow } from '../domain/records.js';
 import { destinationsOf, PARKED_REASON, parkedAmong, queuedArrivals } from './park-on-arrival.js';
@@ -16,6 +16,7 @@ import type { Database, DeliveriesTable, EventsTable, JobsTable, NotificationsTa
 import {
   type AcceptInput,
   type AcceptResult,
+  type ClaimScope,
   type DeliveryQuery,
   type JobQuery,
   LeaseLost,
@@ -304,10 +305,24 @@ export abstract class KyselyStore implements Store {
 
   // ── leases ────────────────────────────────────────────────────────────
 
-  async claim(owner: string, now: number, limit: number, leaseMs: number, exclude: string[], gated: readonly GatedDestination[] = []): Promise<JobRow[]> {
+  async claim(owner: string, now: number, limit: number, leaseMs: number, exclude: string[], scope: ClaimScope = {}): Promise<JobRow[]> {
     if (limit <= 0) return [];
     const clock = this.leaseClock();
-    const due = this.lockForClaim(
+    const due = scope.lanes ? this.dueInLanes(now, limit, exclude, scope.lanes) : this.dueAnywhere(now, limit, exclude, scope.gated ?? []);
+    // One statement: atomic on both stores (PostgreSQL skips rows another instance is claiming).
+    const rows = await this.db
+      .updateTable('jobs')
+      .set({ state: 'leased', leaseOwner: owner, leaseUntil: sql`${clock} + ${leaseMs}`, leaseToken: sql`lease_token + 1`, attempts: sql`attempts + 1` })
+      .where('id', 'in', due)
+      .returningAll()
+      .execute();
+    return rows.map(toJob).sort((a, b) => a.runAt - b.runAt || (a.id < b.id ? -1 : 1));
+  }
+
+  /** Every due job, leaving out the waiting sends of `gated` destinations (reads every due row: for a sweep now and then). */
+  private dueAnywhere(now: number, limit: number, exclude: string[], gated: readonly GatedDestination[]) {
+    const clock = this.leaseClock();
+    return this.lockForClaim(
       this.db
         .selectFrom('jobs')
         .select('id')
@@ -318,14 +333,29 @@ export abstract class KyselyStore implements Store {
         .orderBy('id')
         .limit(limit),
     );
-    // One statement: atomic on both stores (PostgreSQL skips rows another instance is claiming).
-    const rows = await this.db
-      .updateTable('jobs')
-      .set({ state: 'leased', leaseOwner: owner, leaseUntil: sql`${clock} + ${leaseMs}`, leaseToken: sql`lease_token + 1`, attempts: sql`attempts + 1` })
-      .where('id', 'in', due)
-      .returningAll()
-      .execute();
-    return rows.map(toJob).sort((a, b) => a.runAt - b.runAt || (a.id < b.id ? -1 : 1));
+  }
+
+  /**
+   * The first `limit` due jobs among: jobs holding a slot, jobs of every other kind than send, the waiting sends of
+   * each lane, and jobs whose lease ran out. Each is a bounded index range of at most `limit` rows, so a claim costs
+   * the same behind a backlog of a million waiting sends as behind none (one due-time index over all jobs made every
+   * claim read and sort the whole backlog).
+   */
+  private dueInLanes(now: number, limit: number, exclude: string[], lanes: readonly GatedDestination[]) {
+    const clock = this.leaseClock();
+    const jobs = () => this.db.selectFrom('jobs').select(['id', 'runAt']).$if(exclude.length > 0, (qb) => qb.where('id', 'not in', exclude));
+    const first = (qb: SelectQueryBuilder<Database, 'jobs', { id: string; runAt: number }>) => this.lockForClaim(qb.orderBy('runAt').orderBy('id').limit(limit));
+    const ready = () => jobs().where('state', '=', 'ready').where('runAt', '<=', now);
+    const ranges = [
+      first(ready().where('slotAt', 'is not', null)),
+      ...JOB_KINDS.filter((k) => k !== 'send').map((k) => first(ready().where('kind', '=', k))),
+      ...lanes.map((l) => first(ready().where('channel', '=', l.channel).where('destination', '=', l.destination).where('kind', '=', 'send').where('slotAt', 'is', null))),
+      first(jobs().where('state', '=', 'leased').where('leaseUntil', '<', clock)),
+    ];
+    // Each range a derived table (PostgreSQL locks rows only in a plain SELECT, not in an arm of a UNION).
+    const arms = ranges.map((r, i) => this.db.selectFrom(r.as(`r${i}`)).select([`r${i}.id as id`, `r${i}.runAt as runAt`]));
+    const union = arms.slice(1).reduce((u, arm) => u.unionAll(arm), arms[0]!);
+    return this.db.selectFrom(union.as('due')).select('due.id').orderBy('due.runAt').orderBy('due.id').limit(limit);
   }
 
   async claimMergeable(like: JobRow, owner: string, now: number, limit: number, leaseMs: number): Promise<JobRow[]> {
@@ -414,16 +444,25 @@ export abstract class KyselyStore implements Store {
       .execute();
   }
 
-  async nextDue(gated: readonly GatedDestination[] = []): Promise<number | null> {
-    const row = await this.db
-      .selectFrom('jobs')
-      .select('runAt')
-      .where('state', '=', 'ready')
-      .$if(gated.length > 0, (qb) => qb.where((eb) => eb.not(gatedWaiting(eb, gated))))
-      .orderBy('runAt')
-      .limit(1)
-      .executeTakeFirst();
-    return row ? Number(row.runAt) : null;
+  async nextDue(scope: ClaimScope = {}): Promise<number | null> {
+    const ready = () => this.db.selectFrom('jobs').select('runAt').where('state', '=', 'ready');
+    const earliest = async (qb: ReturnType<typeof ready>) => {
+      const row = await qb.orderBy('runAt').limit(1).executeTakeFirst();
+      return row ? Number(row.runAt) : null;
+    };
+    if (!scope.lanes) {
+      const gated = scope.gated ?? [];
+      return earliest(ready().$if(gated.length > 0, (qb) => qb.where((eb) => eb.not(gatedWaiting(eb, gated)))));
+    }
+    // The ranges a claim in these lanes reads (see dueInLanes), each's first row.
+    const firsts = [
+      await earliest(ready().where('slotAt', 'is not', null)),
+      ...(await Promise.all(JOB_KINDS.filter((k) => k !== 'send').map((k) => earliest(ready().where('kind', '=', k))))),
+      ...(await Promise.all(
+        scope.lanes.map((l) => earliest(ready().where('channel', '=', l.channel).where('destination', '=', l.destination).where('kind', '=', 'send').where('slotAt', 'is', null))),
+      )),
+    ].filter((t): t is number => t !== null);
+    return firsts.length ? Math.min(...firsts) : null;
   }
 
   async collectFolded(): Promise<number> {

@@ -101,7 +101,7 @@ export class PostgresStore extends KyselyStore {
     }
     const kysely = (p: pg.Pool) => new Kysely<Schema>({ dialect: new PostgresDialect({ pool: timedPool(p) }), plugins: [new CamelCasePlugin()] });
     const db = kysely(pool);
-    const { error } = await new Migrator({ db, provider: migrations, ...(opts.schema ? { migrationTableSchema: opts.schema } : {}) }).migrateToLatest();
+    const { error } = await new Migrator({ db, provider: migrations, allowUnorderedMigrations: true, ...(opts.schema ? { migrationTableSchema: opts.schema } : {}) }).migrateToLatest();
     if (error) {
       await db.destroy();
       throw new Error(`store.postgres: migrating failed: ${(error as Error).message}`);

@@ -95,7 +95,7 @@ export class SqliteStore extends KyselyStore {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), plugins: [new CamelCasePlugin()] });
-    const { error } = await new Migrator({ db, provider: migrations }).migrateToLatest();
+    const { error } = await new Migrator({ db, provider: migrations, allowUnorderedMigrations: true }).migrateToLatest();
     if (error) {
       await db.destroy();
       throw new Error(`store.sqlite: migrating ${path} failed: ${(error as Error).message}`);

@@ -123,6 +123,16 @@ export class LeaseLost extends Error {
   }
 }
 
+/**
+ * Which waiting sends a claim looks at (every other due job is always claimable: a job holding a slot, other kinds,
+ * an expired lease). `lanes`: only the waiting sends of these destinations, each read as an index range of its own;
+ * otherwise every due row, leaving out the waiting sends of the `gated` destinations (dispatch/gates.ts).
+ */
+export interface ClaimScope {
+  lanes?: readonly GatedDestination[];
+  gated?: readonly GatedDestination[];
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Writes a notification with its deliveries and jobs in one transaction; an existing idempotency key returns the original. */
@@ -135,10 +145,9 @@ export interface Store {
   events(notificationId: string): Promise<EventRow[]>;
   /**
    * Leases due jobs (and jobs whose lease ran out: their worker died), bumping each one's fencing token. `exclude`:
-   * jobs this worker is still running (never claimed again by the same worker). `gated`: destinations whose send jobs
-   * are left unclaimed unless they hold a slot (dispatch/gates.ts). Lease times are the store's clock.
+   * jobs this worker is still running (never claimed again by the same worker). Lease times are the store's clock.
    */
-  claim(owner: string, now: number, limit: number, leaseMs: number, exclude: string[], gated?: readonly GatedDestination[]): Promise<JobRow[]>;
+  claim(owner: string, now: number, limit: number, leaseMs: number, exclude: string[], scope?: ClaimScope): Promise<JobRow[]>;
   /** Due ready send jobs with the same merge key, leased too, to share one call. */
   claimMergeable(like: JobRow, owner: string, now: number, limit: number, leaseMs: number): Promise<JobRow[]>;
   /** Extends the leases this worker still holds; answers the ids it holds. */
@@ -153,6 +162,6 @@ export interface Store {
   /** Destinations with jobs parked behind their head (a sweep unparks those whose head is gone). */
   parkedDestinations(): Promise<{ channel: string; destination: string }[]>;
   /** When the earliest job waiting in the queue is due (null: none waits), leaving out what `gated` leaves unclaimed. */
-  nextDue(gated?: readonly GatedDestination[]): Promise<number | null>;
+  nextDue(scope?: ClaimScope): Promise<number | null>;
   close(): Promise<void>;
 }
