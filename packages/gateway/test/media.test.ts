@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mediaIdOf } from '../src/media/intake.js';
 import { parseConfig, startGateway } from '../src/server.js';
 import { API_KEY, gatewayConfig, useGateway } from './helpers.js';
+import { run } from './process.js';
 
 /** A real PNG's signature and header, then bytes of its own: each test's image differs from the others'. */
 const png = (seed: string) =>
@@ -193,5 +194,29 @@ describe('media through the gateway', () => {
     const last = inbox.at(-1);
     expect(last.message.msgKey).toBe('sampleImageMsg');
     expect(last.message.msgParam.photoURL).toBe(`${filesUrl}/png/chat`);
+  });
+
+  it('the CLI sends --image PATH, --image URL, --file PATH and --voice PATH --duration S', async () => {
+    const gw = ['--url', env.gw.url, '--key', API_KEY, '--user', 'u9', '--json'];
+    const image = join(env.dataDir, 'cli.png');
+    const doc = join(env.dataDir, 'cli.pdf');
+    const voice = join(env.dataDir, 'cli.mp3');
+    writeFileSync(image, png('cli'));
+    writeFileSync(doc, pdf('cli'));
+    writeFileSync(voice, Buffer.concat([Buffer.from('ID3'), Buffer.alloc(400, 7)]));
+    for (const args of [['--image', image], ['--image', `${filesUrl}/png/cli-url`], ['--file', doc], ['--voice', voice, '--duration', '4']]) {
+      const res = await run(['send', ...gw, ...args]);
+      expect(res.code, res.stderr).toBe(0);
+      await sent(JSON.parse(res.stdout).id);
+    }
+    await expect.poll(async () => (await env.inbox('users', 'u9')).length, { timeout: 10_000 }).toBe(4);
+    const inbox = await env.inbox('users', 'u9');
+    expect(inbox.map((m) => m.message.msgtype)).toEqual(['image', 'image', 'file', 'voice']);
+    expect((await emuMedia(inbox[0].message.image.media_id)).equals(png('cli'))).toBe(true);
+    expect((await emuMedia(inbox[1].message.image.media_id)).equals(png('cli-url'))).toBe(true);
+    expect((await emuMedia(inbox[2].message.file.media_id)).equals(pdf('cli'))).toBe(true);
+    const noDuration = await run(['send', ...gw, '--voice', voice]);
+    expect(noDuration.code).not.toBe(0);
+    expect(noDuration.stderr).toMatch(/--voice needs --duration/);
   });
 });
