@@ -7,6 +7,7 @@ import { type DirectoryCache, MemoryDirectoryCache } from './directory-cache.js'
 import { DingTalkError, DingTalkValidationError } from './errors.js';
 import { type CallInfo, Transport } from './http.js';
 import { LIMITS } from './messages/limits.js';
+import { extensionOf, type MediaKind, mediaRuleProblem } from './messages/media-rules.js';
 import { toAppRobotMessage, toWorkMsg, type WorkMsg } from './messages/render.js';
 import type { Message } from './messages/schemas.js';
 import { readNewApi, readOapi } from './oapi-call.js';
@@ -62,7 +63,7 @@ export interface SendResult {
   forbidden: { userid: string; code: string; count: number }[];
 }
 
-export type MediaType = 'image' | 'voice' | 'video' | 'file';
+export type MediaType = MediaKind;
 type Body = Record<string, unknown>;
 type AppRobotPayload = Message | { msgKey: string; msgParam: string };
 
@@ -389,6 +390,9 @@ export class DingTalkApp {
     const name = filename ?? (typeof source === 'string' ? basename(source) : undefined);
     if (!name) throw new DingTalkValidationError('filename', 'give a filename with an extension for a Buffer or stream');
     const data = typeof source === 'string' ? await readFile(source) : Buffer.isBuffer(source) ? source : await streamToBuffer(source);
+    // What DingTalk would refuse (40005 format, 40006 size, 44001 empty) is refused before a call is spent on it.
+    const problem = mediaRuleProblem(type, extensionOf(name), data.length);
+    if (problem) throw new DingTalkValidationError('media', problem);
     const body = await this.authed(async (token) => {
       const form = new FormData();
       form.set('type', type);

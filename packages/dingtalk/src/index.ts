@@ -30,6 +30,17 @@ export {
 export { type CallInfo, Transport, type TransportOptions } from './http.js';
 export { LIMITS } from './messages/limits.js';
 export {
+  extensionOf,
+  MEDIA_MAX_BYTES,
+  MEDIA_MIME,
+  MEDIA_RULES,
+  type MediaKind,
+  mediaKindOf,
+  mediaRuleProblem,
+  sniffFormat,
+  VOICE_MAX_SECONDS,
+} from './messages/media-rules.js';
+export {
   type Mentions,
   type RobotAt,
   type RobotBody,

@@ -142,7 +142,11 @@ describe('sending with the client', () => {
     const c = await app.uploadMedia('voice', join(dir, 'c.amr'));
     expect([a.type, b.type, c.type]).toEqual(['image', 'file', 'voice']);
     expect(await app.sendWorkNoticeOnce({ userIds: ['u3'] }, { type: 'voice', mediaId: c.mediaId, durationSeconds: 12 })).toBeGreaterThan(0);
-    await expect(app.uploadMedia('image', Buffer.from('x'), 'a.exe')).rejects.toMatchObject({ code: 40005, errorClass: 'permanent' });
+    // What DingTalk would refuse (40005 format, 40006 size, 44001 empty) is refused before the call, by the rules table.
+    const calls = (await (await fetch(`${ctx.url}/_emulator/api/calls?path=/media/upload`)).json()).calls.length;
+    await expect(app.uploadMedia('image', Buffer.from('x'), 'a.exe')).rejects.toMatchObject({ name: 'DingTalkValidationError', path: 'media', rule: expect.stringMatching(/image must be one of jpg/) });
+    await expect(app.uploadMedia('voice', Buffer.alloc(3 * 1024 * 1024), 'big.mp3')).rejects.toMatchObject({ rule: expect.stringMatching(/at most 2 MB/) });
+    expect((await (await fetch(`${ctx.url}/_emulator/api/calls?path=/media/upload`)).json()).calls.length).toBe(calls);
     await app.close();
   });
 });

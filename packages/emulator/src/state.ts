@@ -96,6 +96,8 @@ export interface MediaRecord {
   filename: string;
   size: number;
   createdAt: number;
+  /** What was uploaded, for a test to compare with what it sent (GET /_emulator/api/media/:id). */
+  bytes: Buffer;
 }
 
 const TOKEN_LIFETIME_MS = 7_200_000;

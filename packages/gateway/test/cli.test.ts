@@ -43,7 +43,7 @@ describe('dingpush CLI against a running gateway', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe('dingpush: to.mobiles[0]: must be a phone number (digits, optional + and -)\n');
     const noMessage = await run(['send', ...gw(), '--user', 'u1']);
-    expect(noMessage).toMatchObject({ code: 2, stderr: 'dingpush: no message: give --text, --markdown with --title, --message or --file\n' });
+    expect(noMessage).toMatchObject({ code: 2, stderr: 'dingpush: no message: give --text, --markdown with --title, --message, --image, --voice or --file\n' });
     const badJson = await run(['send', ...gw(), '--user', 'u1', '--message', '{x']);
     expect(badJson.code).toBe(2);
     expect(badJson.stderr).toMatch(/^dingpush: --message: not valid JSON/);

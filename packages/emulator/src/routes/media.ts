@@ -37,7 +37,15 @@ export function registerMedia(app: FastifyInstance, state: EmulatorState): void 
     if (file.data.length > rules.maxBytes) throw oapiError(40006, `${type} 最大 ${rules.maxBytes / MB}MB`);
     const now = state.now();
     const mediaId = `@lADO${randomBytes(12).toString('base64url')}`;
-    state.media.set(mediaId, { mediaId, type, filename: file.filename, size: file.data.length, createdAt: now });
+    state.media.set(mediaId, { mediaId, type, filename: file.filename, size: file.data.length, createdAt: now, bytes: file.data });
     return ok({ type, media_id: mediaId, created_at: now });
+  });
+
+  // The inspector: an uploaded file's bytes, as DingTalk keeps them for the messages that show it.
+  app.get('/_emulator/api/media/:id', async (req, reply) => {
+    const { id } = req.params as { id: string };
+    const media = state.media.get(id);
+    if (!media) return reply.code(404).send({ error: { code: 'not_found', message: `no media ${id}` } });
+    return reply.type('application/octet-stream').header('x-media-type', media.type).header('x-media-filename', encodeURIComponent(media.filename)).send(media.bytes);
   });
 }

@@ -60,6 +60,15 @@ const notificationSchema = z.object({
   deliveries: z.array(deliverySchema).optional(),
   deadLetters: z.array(deadLetterSchema).optional(),
 });
+const mediaSchema = z.object({
+  id: z.string().meta({ description: 'Reference it in a message as {"type":"image","media":"<id>"} (file and voice alike)' }),
+  type: z.enum(['image', 'voice', 'video', 'file']),
+  filename: z.string(),
+  format: z.string(),
+  size: z.number().int(),
+  sha256: z.string(),
+  createdAt: z.string(),
+});
 const recipientNote = z.object({ recipient: z.string(), channel: z.string(), reason: z.string() });
 
 export const schemas = {
@@ -80,4 +89,13 @@ export const schemas = {
   retry: jsonSchema(z.object({ id: z.string(), jobs: z.number().int(), deliveries: z.number().int() }), 'output'),
   redeliver: jsonSchema(z.object({ id: z.string(), events: z.array(z.string()) }), 'output'),
   deadLetters: jsonSchema(z.object({ items: z.array(deadLetterSchema.extend({ notification: z.string() })) }), 'output'),
+  media: jsonSchema(mediaSchema, 'output'),
+  mediaUpload: {
+    type: 'object',
+    required: ['file'],
+    properties: {
+      file: { type: 'string', format: 'binary', description: 'The file (its name\'s extension, or its bytes, tell the format)' },
+      type: { type: 'string', enum: ['image', 'voice', 'video', 'file'], description: 'How DingTalk takes it; default: by the format' },
+    },
+  },
 };

@@ -15,6 +15,7 @@ import { ApiKeys, type Caller } from './auth.js';
 import { Templates } from '../templates/engine.js';
 import { alertsRoute } from './alerts.js';
 import { guardStore } from './guard-store.js';
+import { mediaRoutes } from './media.js';
 import { prometheusAlertRoute } from './prometheusalert.js';
 import { pushRoute } from './push.js';
 import { robotSendRoute } from './robot-send.js';
@@ -265,6 +266,7 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Api
       }),
   );
 
+  await mediaRoutes(app, rt, opts.keys);
   await robotSendRoute(app, rt);
   await pushRoute(app, rt, opts.keys, templates);
   await alertsRoute(app, rt, opts.keys, templates);

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { extensionOf, MEDIA_RULES } from '@dingpush/dingtalk';
 import type { NotificationRequestInput } from '../notifications/request.js';
 import type { NotificationStatus } from '../domain/delivery-states.js';
 import type { NotificationView } from '../domain/notification-view.js';
@@ -23,6 +25,9 @@ interface SendFlags extends GatewayFlags {
   title?: string;
   message?: string;
   file?: string;
+  image?: string;
+  voice?: string;
+  duration?: string;
   app?: string;
   via?: string;
   atMobile?: string[];
@@ -37,9 +42,15 @@ interface SendFlags extends GatewayFlags {
 
 const client = (f: GatewayFlags) => new DingpushClient({ url: f.url, ...(f.key ? { apiKey: f.key } : {}) });
 
-/** The request from flags, on top of --file when given. */
-export function requestFromFlags(f: SendFlags): NotificationRequestInput {
-  const base = (f.file ? readJsonFile(f.file, '--file') : {}) as Record<string, unknown>;
+/**
+ * `--file` names a file to send when it is one of DingTalk's file formats (pdf, docx, zip …); any other path (req.json)
+ * is the whole request as JSON, as it always was. The two sets never overlap: DingTalk takes no .json file.
+ */
+const isAttachment = (path: string | undefined): path is string => path !== undefined && MEDIA_RULES.file.formats.includes(extensionOf(path));
+
+/** The request from flags, on top of --file when given; `media`: the message --image, --file or --voice made. */
+export function requestFromFlags(f: SendFlags, media?: unknown): NotificationRequestInput {
+  const base = (f.file && !isAttachment(f.file) ? readJsonFile(f.file, '--file') : {}) as Record<string, unknown>;
   if (typeof base !== 'object' || base === null || Array.isArray(base)) throw new UsageError('--file: expected a JSON object (a notification request)');
   const to = { ...((base.to as Record<string, unknown>) ?? {}) };
   if (f.user) to.userIds = f.user;
@@ -53,8 +64,10 @@ export function requestFromFlags(f: SendFlags): NotificationRequestInput {
   if (f.allUsers) to.allUsers = true;
   if (f.robot) to.robots = f.robot;
   if (f.chat) to.chats = f.chat;
-  const message = messageFromFlags(f) ?? base.message;
-  if (message === undefined) throw new UsageError('no message: give --text, --markdown with --title, --message or --file');
+  const typed = messageFromFlags(f);
+  if (typed !== undefined && media !== undefined) throw new UsageError('give one message: --text, --markdown, --message, --image, --file (a document) or --voice');
+  const message = typed ?? media ?? base.message;
+  if (message === undefined) throw new UsageError('no message: give --text, --markdown with --title, --message, --image, --voice or --file');
   const request: Record<string, unknown> = { ...base, to, message };
   if (f.atMobile || f.atUser || f.atAll) request.mentions = { mobiles: f.atMobile ?? [], userIds: f.atUser ?? [], all: Boolean(f.atAll) };
   if (f.app) request.app = f.app;
@@ -63,6 +76,30 @@ export function requestFromFlags(f: SendFlags): NotificationRequestInput {
   if (f.sendAt) request.sendAt = f.sendAt;
   if (f.callbackUrl) request.callbackUrl = f.callbackUrl;
   return request as NotificationRequestInput;
+}
+
+/**
+ * --image PATH|URL, --file PATH (a document), --voice PATH with --duration: a path is stored in the gateway first
+ * (POST /v1/media) and referenced by its id; an image URL is given as it is (the gateway fetches it once).
+ */
+async function mediaFromFlags(api: DingpushClient, f: SendFlags): Promise<unknown> {
+  const attachment = isAttachment(f.file) ? f.file : undefined;
+  const given = [f.image, attachment, f.voice].filter((x) => x !== undefined);
+  if (given.length === 0) {
+    if (f.duration !== undefined) throw new UsageError('--duration goes with --voice');
+    return undefined;
+  }
+  if (given.length > 1) throw new UsageError('give one of --image, --file (a document) or --voice');
+  if (f.image !== undefined) return /^https?:\/\//i.test(f.image) ? { type: 'image', url: f.image } : { type: 'image', media: (await upload(api, f.image, 'image')).id };
+  if (attachment !== undefined) return { type: 'file', media: (await upload(api, attachment, 'file')).id };
+  const duration = Number(f.duration);
+  if (f.duration === undefined || !Number.isInteger(duration) || duration < 1) throw new UsageError('--voice needs --duration <seconds> (a whole number, 1 to 59)');
+  return { type: 'voice', media: (await upload(api, f.voice!, 'voice')).id, duration };
+}
+
+async function upload(api: DingpushClient, path: string, type: 'image' | 'file' | 'voice') {
+  if (!existsSync(path)) throw new UsageError(`--${type}: no file ${path}`);
+  return api.uploadMedia(path, { type });
 }
 
 export function describeNotification(n: NotificationView, lang: Lang = langOf(undefined, process.env)): string {
@@ -79,7 +116,7 @@ export function describeNotification(n: NotificationView, lang: Lang = langOf(un
 /** `dingpush send` (declared in main.ts, like the commands below; this module loads only when one of them runs). */
 export async function send(f: SendFlags): Promise<void> {
   const api = client(f);
-  const accepted = await api.send(requestFromFlags(f));
+  const accepted = await api.send(requestFromFlags(f, await mediaFromFlags(api, f)));
   if (!f.wait) return print(Boolean(f.json), accepted, () => `${accepted.id} ${accepted.replayed ? 'already accepted (idempotent replay)' : 'accepted'}`);
   const n = await api.waitFor(accepted.id, { timeoutMs: Number(f.timeout), intervalMs: 250 });
   print(Boolean(f.json), n, () => describeNotification(n));

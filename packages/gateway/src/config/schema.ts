@@ -17,6 +17,15 @@ export const configSchema = z
         port: z.number().int().min(0).max(65_535).default(8720),
         /** Bodies over this size get 413. */
         bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
+        /**
+         * Where people reach this gateway from (an http or https URL): robots show an uploaded image by a link to it
+         * (GET /media/<id>/<token>, no API key). Without it, an image to a robot must be given by URL.
+         */
+        publicUrl: z
+          .url({ protocol: /^https?$/, error: 'must be an http or https URL' })
+          .refine((u) => !/[?#]/.test(u), 'must not have a query or fragment')
+          .transform((u) => u.replace(/\/+$/, ''))
+          .optional(),
       })
       .strict()
       .default({ host: '127.0.0.1', port: 8720, bodyLimitBytes: 1024 * 1024 }),
@@ -231,6 +240,13 @@ export const configSchema = z
       })
       .strict()
       .default({ attempts: 20, timeoutMs: 5_000, backoffBaseMs: 1_000, backoffMaxMs: 1_800_000, allowHosts: [] }),
+    media: z
+      .object({
+        /** A media URL a message gives is fetched once, at accept: it must answer within this time (else 400). */
+        fetchTimeoutMs: z.number().int().positive().default(10_000),
+      })
+      .strict()
+      .default({ fetchTimeoutMs: 10_000 }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict()

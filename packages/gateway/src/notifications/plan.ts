@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   DingTalkValidationError,
   LIMITS,
+  type Message,
   type RobotBody,
   robotBodyBytes,
   robotKeywordProblem,
@@ -15,9 +16,11 @@ import type { Channel } from '../domain/delivery-states.js';
 import { newId } from '../domain/ids.js';
 import { AFTER_PREVIOUS_PART, type NewJob } from '../domain/jobs.js';
 import type { NewDelivery } from '../domain/records.js';
+import { type AcceptedMedia, messageFor, type Surface } from '../media/surface.js';
 import { AllowList, refusedHost } from '../net/address-policy.js';
 import type { AcceptInput } from '../store/types.js';
 import { invalid, RequestError } from './errors.js';
+import type { GatewayMessage } from './media-message.js';
 import { fitToSurface } from './overflow.js';
 import type { NotificationRequest } from './request.js';
 import { type DigestHints, type DigestItem, digestItemOf, foldable, isUrgent } from '../domain/digest.js';
@@ -67,6 +70,8 @@ export function planNotification(
   now: number,
   /** What a drop-in endpoint knows beyond the body: whether it may go in a digest, and how it shows there. */
   hints: DigestHints = {},
+  /** The file of an image, file or voice message, as prepareMedia accepted it. */
+  media?: AcceptedMedia,
 ): AcceptInput {
   // A recipient named twice is one recipient: one delivery, one message.
   const uniq = <T>(list: T[]) => [...new Set(list)];
@@ -83,6 +88,8 @@ export function planNotification(
   const deliveries: NewDelivery[] = [];
   const jobs: NewJob[] = [];
   const message = req.message;
+  // A media message is what each surface can show (an upload's media_id, a markdown image for a custom robot).
+  const on = (surface: Surface): Message => messageFor(message as GatewayMessage, surface, media, config.server.publicUrl);
 
   if (req.callbackUrl) {
     const refused = refusedHost(new URL(req.callbackUrl), AllowList.of(config.callbacks.allowHosts));
@@ -146,11 +153,11 @@ export function planNotification(
   if (app && (people.length > 0 || to.deptIds.length > 0 || to.allUsers)) {
     if (viaAppRobot) {
       if (to.deptIds.length > 0 || to.allUsers) throw invalid('via', 'app-robot messages go to userIds, mobiles and chats, not departments or all users');
-      const bodies = isRaw(message) ? [message.raw] : render(() => fitToSurface(message, 'app_robot', req.overflow).map(toAppRobotMessage));
+      const bodies = isRaw(message) ? [message.raw] : render(() => fitToSurface(on('app_robot'), 'app_robot', req.overflow).map(toAppRobotMessage));
       addJobs('robot_oto', app.name, bodies, people);
     } else {
       if (app.agentId === undefined) throw invalid('app', `app "${app.name}" has no agentId; work notifications need one`);
-      const bodies = isRaw(message) ? [message.raw] : render(() => fitToSurface(message, 'work_notice', req.overflow).map((m) => toWorkMsg(m)));
+      const bodies = isRaw(message) ? [message.raw] : render(() => fitToSurface(on('work_notice'), 'work_notice', req.overflow).map((m) => toWorkMsg(m)));
       if (!isRaw(message) && message.type === 'oa' && message.statusBar) {
         if (to.deptIds.length > 0 || to.allUsers || people.length > LIMITS.statusBarUserIds)
           throw invalid('message.statusBar', `OA messages with a status bar go to at most ${LIMITS.statusBarUserIds} userIds or mobiles`);
@@ -168,7 +175,7 @@ export function planNotification(
     const channel: Channel = viaAppRobot ? 'robot_group' : 'chat';
     const bodies = isRaw(message)
       ? [message.raw]
-      : render(() => (viaAppRobot ? fitToSurface(message, 'app_robot', req.overflow).map(toAppRobotMessage) : fitToSurface(message, 'chat', req.overflow).map((m) => toWorkMsg(m, 'chat'))));
+      : render(() => (viaAppRobot ? fitToSurface(on('app_robot'), 'app_robot', req.overflow).map(toAppRobotMessage) : fitToSurface(on('chat'), 'chat', req.overflow).map((m) => toWorkMsg(m, 'chat'))));
     for (const chat of to.chats) addJobs(channel, app.name, bodies, [{ recipient: chat, recipientKind: 'chat', userid: null }]);
   }
 
@@ -180,7 +187,7 @@ export function planNotification(
     // A message split into parts @-mentions its people in the last part only: one ping, once everything is there.
     const bodies: RobotBody[] = isRaw(message)
       ? [message.raw as RobotBody]
-      : render(() => fitToSurface(message, 'robot', req.overflow, req.mentions, robot.keywords).map((m, k, all) => toRobotBody(m, k === all.length - 1 ? req.mentions : undefined)));
+      : render(() => fitToSurface(on('robot'), 'robot', req.overflow, req.mentions, robot.keywords).map((m, k, all) => toRobotBody(m, k === all.length - 1 ? req.mentions : undefined)));
     for (const body of bodies) checkRobotBody(robot, body, i);
     // How it waits behind the robot's quota: in a digest when its target allows it and it survives as one line; out of
     // turn, in the slots kept in reserve, when it is urgent (either way).

@@ -1,10 +1,12 @@
-import { messageSchema, rawBodyProblem } from '@dingpush/dingtalk';
+import { rawBodyProblem } from '@dingpush/dingtalk';
 import { z } from 'zod';
+import { gatewayMessageSchema } from './media-message.js';
 import { OVERFLOW_POLICIES } from './overflow.js';
 
 /**
- * The body of POST /v1/notifications (shared/design.md contract). The message part is the client's message schema,
- * so validation, the TypeScript type and the OpenAPI document share one definition.
+ * The body of POST /v1/notifications (shared/design.md contract). The message part is the client's message schema
+ * (with the gateway's media sources for image, file and voice), so validation, the TypeScript type and the OpenAPI
+ * document share one definition.
  */
 
 const userid = z.string().min(1).max(64);
@@ -91,7 +93,7 @@ export const mentionsSchema = z
 export const notificationRequestSchema = z
   .object({
     to: recipientsSchema,
-    message: z.union([rawMessageSchema, messageSchema]),
+    message: z.union([rawMessageSchema, gatewayMessageSchema]),
     /** @-mentions in robot messages (text and markdown). */
     mentions: mentionsSchema.optional(),
     /** Which configured app sends work notifications, app-robot and chat messages; default: the first. */

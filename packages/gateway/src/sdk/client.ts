@@ -1,7 +1,19 @@
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { NotificationRequestInput } from '../notifications/request.js';
 import type { RecallResult } from '../notifications/recall.js';
 import type { NotificationStatus } from '../domain/delivery-states.js';
 import type { NotificationView } from '../domain/notification-view.js';
+
+export interface MediaView {
+  id: string;
+  type: 'image' | 'voice' | 'video' | 'file';
+  filename: string;
+  format: string;
+  size: number;
+  sha256: string;
+  createdAt: string;
+}
 
 /** A refusal from the gateway: HTTP status, its error code, the field it names. */
 export class DingpushApiError extends Error {
@@ -35,6 +47,25 @@ export class DingpushClient {
   async send(request: NotificationRequestInput, opts: { idempotencyKey?: string } = {}): Promise<{ id: string; status: string; replayed: boolean }> {
     const res = await this.call('POST', '/v1/notifications', request, opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {});
     return { ...(res.body as { id: string; status: string }), replayed: res.headers.get('idempotent-replayed') === 'true' };
+  }
+
+  /**
+   * Stores a media file in the gateway (a path on disk, or bytes with a filename): answers its id, which a message
+   * references as {"type":"image","media":"<id>"} (file and voice alike). The same bytes answer the same id.
+   */
+  async uploadMedia(source: string | Uint8Array, opts: { filename?: string; type?: 'image' | 'voice' | 'video' | 'file' } = {}): Promise<MediaView> {
+    const bytes = typeof source === 'string' ? await readFile(source) : source;
+    const filename = opts.filename ?? (typeof source === 'string' ? basename(source) : undefined);
+    if (!filename) throw new DingpushApiError(0, 'invalid_request', 'give a filename (its extension tells the format) with bytes', 'filename');
+    const form = new FormData();
+    if (opts.type) form.set('type', opts.type);
+    form.set('file', new Blob([new Uint8Array(bytes)]), filename);
+    return (await this.call('POST', '/v1/media', form)).body as MediaView;
+  }
+
+  /** A stored media file, described. */
+  async media(id: string): Promise<MediaView> {
+    return (await this.call('GET', `/v1/media/${encodeURIComponent(id)}`)).body as MediaView;
   }
 
   async get(id: string): Promise<NotificationView> {
@@ -80,11 +111,12 @@ export class DingpushClient {
       res = await fetch(`${this.base}${path}`, {
         method,
         headers: {
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          // A form sets its own multipart content type (with its boundary).
+          ...(body !== undefined && !(body instanceof FormData) ? { 'content-type': 'application/json' } : {}),
           ...(this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {}),
           ...headers,
         },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        ...(body !== undefined ? { body: body instanceof FormData ? body : JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000),
       });
     } catch (err) {

@@ -12,7 +12,7 @@ import { type Fence, type GatedDestination, JOB_KINDS, type JobRow, type NewJob 
 import { notificationView } from '../domain/notification-view.js';
 import type { AttemptRecord, DeliveryFields, DeliveryRow, EventRow, NotificationRow } from '../domain/records.js';
 import { destinationsOf, PARKED_REASON, parkedAmong, queuedArrivals } from './park-on-arrival.js';
-import type { Database, DeliveriesTable, EventsTable, JobsTable, NotificationsTable } from './schema.js';
+import type { Database, DeliveriesTable, EventsTable, JobsTable, MediaTable, NotificationsTable } from './schema.js';
 import {
   type AcceptInput,
   type AcceptResult,
@@ -21,6 +21,8 @@ import {
   type JobQuery,
   LeaseLost,
   type ListQuery,
+  type MediaInfo,
+  type NewMedia,
   type RescheduleOptions,
   type Store,
   type Tx,
@@ -28,6 +30,8 @@ import {
 
 const CHUNK = 400;
 const GROUP_COMMIT_MAX = 500;
+
+const uniqueById = <T extends { id: string }>(items: T[]): T[] => [...new Map(items.map((i) => [i.id, i])).values()];
 
 export function chunks<T>(items: T[], size = CHUNK): T[][] {
   const out: T[][] = [];
@@ -141,6 +145,15 @@ export const jobRecord = (j: NewJob, now: number): JobsTable => ({
   slotKey: null,
   deadAt: null,
   follows: j.follows ?? null,
+});
+
+const MEDIA_INFO = ['id', 'sha256', 'type', 'filename', 'format', 'mime', 'size', 'token', 'createdAt'] as const;
+
+const toMediaInfo = (r: Omit<MediaTable, 'bytes'>): MediaInfo => ({
+  ...r,
+  type: r.type as MediaInfo['type'],
+  size: Number(r.size),
+  createdAt: Number(r.createdAt),
 });
 
 interface Pending {
@@ -257,6 +270,8 @@ export abstract class KyselyStore implements Store {
           .values(part.map((d) => ({ ...d, status: 'queued', reason: parked.has(d.jobId) ? PARKED_REASON : null, attempts: 0, taskId: null, processQueryKey: null, ambiguous: 0, lostAnswerAt: null, updatedAt: now, recallError: null, digestId: null, part: d.part ?? null, parts: d.parts ?? null })))
           .execute();
       }
+      // One row per content (ids derive from it): a second notification with the same bytes stores nothing more.
+      for (const m of uniqueById(fresh.flatMap((f) => f.media ?? []))) await trx.insertInto('media').values(m).onConflict((oc) => oc.column('id').doNothing()).execute();
       for (const part of chunks(fresh.flatMap((f) => f.jobs))) {
         await trx
           .insertInto('jobs')
@@ -265,6 +280,45 @@ export abstract class KyselyStore implements Store {
       }
       return results;
     });
+  }
+
+  // ── media ─────────────────────────────────────────────────────────────
+
+  async putMedia(media: NewMedia): Promise<MediaInfo> {
+    await this.db.insertInto('media').values(media).onConflict((oc) => oc.column('id').doNothing()).execute();
+    return (await this.mediaInfo([media.id]))[0]!;
+  }
+
+  async mediaInfo(ids: string[]): Promise<MediaInfo[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.selectFrom('media').select(MEDIA_INFO).where('id', 'in', ids).execute();
+    return rows.map(toMediaInfo);
+  }
+
+  async mediaBytes(id: string): Promise<{ info: MediaInfo; bytes: Buffer } | undefined> {
+    const row = await this.db.selectFrom('media').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) return undefined;
+    const { bytes, ...info } = row;
+    return { info: toMediaInfo(info), bytes: Buffer.from(bytes) };
+  }
+
+  async uploadedMedia(appKey: string, sha256: string, type: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('media_uploads')
+      .select('mediaId')
+      .where('app', '=', appKey)
+      .where('sha256', '=', sha256)
+      .where('type', '=', type)
+      .executeTakeFirst();
+    return row?.mediaId;
+  }
+
+  async saveUploadedMedia(appKey: string, sha256: string, type: string, mediaId: string, now: number): Promise<void> {
+    await this.db
+      .insertInto('media_uploads')
+      .values({ app: appKey, sha256, type, mediaId, createdAt: now })
+      .onConflict((oc) => oc.columns(['app', 'sha256', 'type']).doNothing())
+      .execute();
   }
 
   // ── reading ───────────────────────────────────────────────────────────

@@ -117,6 +117,29 @@ export interface MetaTable {
   value: string;
 }
 
+export interface MediaTable {
+  id: string;
+  sha256: string;
+  type: string;
+  filename: string;
+  format: string;
+  mime: string;
+  size: number;
+  /** The unguessable part of the media's public URL (server.publicUrl), which robots show images by. */
+  token: string;
+  bytes: Uint8Array;
+  createdAt: number;
+}
+
+export interface MediaUploadsTable {
+  /** The app's AppKey: media ids are DingTalk's per app and organisation, whatever the configuration names the app. */
+  app: string;
+  sha256: string;
+  type: string;
+  mediaId: string;
+  createdAt: number;
+}
+
 export interface Database {
   notifications: NotificationsTable;
   deliveries: DeliveriesTable;
@@ -127,4 +150,6 @@ export interface Database {
   pacing: PacingTable;
   delivery_log: DeliveryLogTable;
   meta: MetaTable;
+  media: MediaTable;
+  media_uploads: MediaUploadsTable;
 }

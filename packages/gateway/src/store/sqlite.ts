@@ -38,6 +38,11 @@ export class SqliteStore extends KyselyStore {
       `INSERT INTO jobs (id, kind, notification_id, channel, destination, content_hash, state, run_at, attempts, created_at, payload, follows)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
     );
+    // One row per content (its id derives from it): the same bytes again store nothing more.
+    const insertMedia = sqlite.prepare(
+      `INSERT INTO media (id, sha256, type, filename, format, mime, size, token, bytes, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+    );
     // The twin of headExists (kysely-store.ts), prepared for the synchronous accept transaction.
     const headOf = sqlite.prepare(
       `SELECT 1 FROM jobs WHERE channel = ? AND destination = ? AND kind = 'send'
@@ -65,6 +70,7 @@ export class SqliteStore extends KyselyStore {
           }
         }
         insertNotification.run(n.id, n.apiKey, n.idempotencyKey, n.requestHash, n.app, JSON.stringify(n.request), n.createdAt, n.sendAt, n.callbackUrl);
+        for (const m of input.media ?? []) insertMedia.run(m.id, m.sha256, m.type, m.filename, m.format, m.mime, m.size, m.token, m.bytes, m.createdAt);
         for (const d of input.deliveries)
           insertDelivery.run(d.id, d.notificationId, d.channel, d.destination, d.recipient, d.recipientKind, d.userid, parked.has(d.jobId) ? PARKED_REASON : null, d.jobId, now, d.part ?? null, d.parts ?? null);
         for (const j of input.jobs)

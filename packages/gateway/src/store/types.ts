@@ -8,6 +8,26 @@ export interface AcceptInput {
   notification: NewNotification;
   deliveries: NewDelivery[];
   jobs: NewJob[];
+  /** Media the message carried (base64, or fetched from a URL): stored with it, or not at all. */
+  media?: NewMedia[];
+}
+
+/** A media file as the store keeps it, without its bytes. */
+export interface MediaInfo {
+  /** Derived from the type and the content's hash: the same bytes are one row (see media/intake.ts). */
+  id: string;
+  sha256: string;
+  type: 'image' | 'voice' | 'video' | 'file';
+  filename: string;
+  format: string;
+  mime: string;
+  size: number;
+  token: string;
+  createdAt: number;
+}
+
+export interface NewMedia extends MediaInfo {
+  bytes: Uint8Array;
 }
 
 export type AcceptResult = { created: true; notification: NotificationRow } | { created: false; notification: NotificationRow; conflict: boolean };
@@ -161,7 +181,17 @@ export interface Store {
   collectFolded(): Promise<number>;
   /** Destinations with jobs parked behind their head (a sweep unparks those whose head is gone). */
   parkedDestinations(): Promise<{ channel: string; destination: string }[]>;
-  /** When the earliest job waiting in the queue is due (null: none waits), leaving out what `gated` leaves unclaimed. */
+  /** Stores a media file; the same id again is left as it was. Answers the row as stored. */
+  putMedia(media: NewMedia): Promise<MediaInfo>;
+  /** Media by id, without their bytes (unknown ids are left out). */
+  mediaInfo(ids: string[]): Promise<MediaInfo[]>;
+  /** A media file with its bytes. */
+  mediaBytes(id: string): Promise<{ info: MediaInfo; bytes: Buffer } | undefined>;
+  /** The media_id DingTalk gave `appKey` for this content, if it was uploaded before. */
+  uploadedMedia(appKey: string, sha256: string, type: string): Promise<string | undefined>;
+  /** Remembers an upload's media_id (the first one recorded stays: either is good). */
+  saveUploadedMedia(appKey: string, sha256: string, type: string, mediaId: string, now: number): Promise<void>;
+  /** When the earliest job waiting in the queue is due (null: none waits), reading what a claim of that scope reads. */
   nextDue(scope?: ClaimScope): Promise<number | null>;
   close(): Promise<void>;
 }

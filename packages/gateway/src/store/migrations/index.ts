@@ -4,6 +4,7 @@ import * as m0002 from './0002-core.js';
 import * as m0003 from './0003-lost-answer-at.js';
 import * as m0004 from './0004-destination-queues.js';
 import * as m0005 from './0005-message-parts.js';
+import * as m0007 from './0007-media.js';
 import * as m0009 from './0009-claim-ranges.js';
 
 /**
@@ -12,6 +13,14 @@ import * as m0009 from './0009-claim-ranges.js';
  */
 export const migrations: MigrationProvider = {
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '0001-initial': m0001, '0002-core': m0002, '0003-lost-answer-at': m0003, '0004-destination-queues': m0004, '0005-message-parts': m0005, '0009-claim-ranges': m0009 };
+    return {
+      '0001-initial': m0001,
+      '0002-core': m0002,
+      '0003-lost-answer-at': m0003,
+      '0004-destination-queues': m0004,
+      '0005-message-parts': m0005,
+      '0007-media': m0007,
+      '0009-claim-ranges': m0009,
+    };
   },
 };
