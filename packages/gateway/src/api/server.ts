@@ -8,8 +8,8 @@ import type { Runtime } from '../dispatch/runtime.js';
 import { invalid, RequestError } from '../notifications/errors.js';
 import { acceptNotification } from '../notifications/accept.js';
 import { recallNotification } from '../notifications/recall.js';
-import { firstIssue, notificationRequestSchema } from '../notifications/request.js';
-import { expandTemplate } from '../notifications/template-request.js';
+import { firstIssue } from '../notifications/request.js';
+import { notificationRequestOf } from '../notifications/submission.js';
 import { redeliverCallbacks, retryDeadLetters } from '../notifications/retry.js';
 import { ApiKeys, type Caller } from './auth.js';
 import { Templates } from '../templates/engine.js';
@@ -128,18 +128,8 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Api
           throw invalid('idempotencyKey', 'differs from the Idempotency-Key header');
         given.idempotencyKey = header;
       }
-      // A key limited to targets (and to no apps or robots) is a drop-in key: it reaches its targets only.
-      const limits = req.sender!.limits;
-      if (limits?.targets && limits.apps === undefined && limits.robots === undefined)
-        throw new RequestError(403, 'forbidden', undefined, 'this API key is limited to targets: send through /v1/push/<target> or /dingtalk/<target>/send');
-      // A template and its data become the message they render, before anything else looks at the request.
-      const body = await expandTemplate(templates, given);
-      const parsed = notificationRequestSchema.safeParse(body);
-      if (!parsed.success) {
-        const { path, message } = firstIssue(parsed.error, body);
-        throw invalid(path, message);
-      }
-      const result = await guardStore(() => acceptNotification(rt, parsed.data, req.sender!, rt.now()));
+      const request = await notificationRequestOf(templates, given, req.sender!);
+      const result = await guardStore(() => acceptNotification(rt, request, req.sender!, rt.now()));
       if (result.outcome === 'conflict')
         throw new RequestError(409, 'idempotency_conflict', 'idempotencyKey', 'this idempotency key was used with a different request');
       if (result.outcome === 'replayed') return reply.code(200).header('idempotent-replayed', 'true').send({ id: result.id, status: result.status });
