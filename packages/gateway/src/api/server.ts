@@ -43,6 +43,8 @@ export interface ServerOptions {
   dashboardHtml?: string;
   /** How long a recall waits for DingTalk before answering with what is still pending. */
   recallWaitMs?: number;
+  /** The configured templates (one instance, shared with the queue consumer). */
+  templates?: Templates;
 }
 
 
@@ -61,7 +63,7 @@ export type ApiServer = FastifyInstance & {
 
 export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<ApiServer> {
   const app = Fastify({ logger: false, bodyLimit: rt.config.server.bodyLimitBytes, return503OnClosing: false });
-  const templates = new Templates(rt.config.templates);
+  const templates = opts.templates ?? new Templates(rt.config.templates);
   let closing = false;
   let lastRequestAt = 0;
   // zod validates (with errors naming the field); the JSON schemas on routes are for the OpenAPI document only.
@@ -272,7 +274,9 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Api
       const stats = await rt.store.queueStats(rt.now());
       // Degraded (Redis away) still takes accepts: the instance stays in the load balancer, and says why it waits.
       const degraded = rt.degraded();
-      return { ok: true, queueDepth: stats.depth, deadLetters: stats.dead, ...(degraded ? { degraded } : {}) };
+      // RabbitMQ links (ingest, events) away do not make the instance unready: HTTP accepts go on, and they reconnect.
+      const links = rt.links();
+      return { ok: true, queueDepth: stats.depth, deadLetters: stats.dead, ...(degraded ? { degraded } : {}), ...(Object.keys(links).length ? { amqp: links } : {}) };
     } catch (err) {
       return reply.code(503).send({ ok: false, reason: `the store cannot write: ${(err as { code?: string }).code ?? (err as Error).message}` });
     }

@@ -293,6 +293,10 @@ export const configSchema = z
     const owner = c.ingest.amqp?.owner;
     if (owner !== undefined && !c.apiKeys.some((k) => k.name === owner))
       ctx.addIssue({ code: 'custom', path: ['ingest', 'amqp', 'owner'], message: `no API key named ${owner} (apiKeys[].name)` });
+    const ownerKey = owner === undefined ? c.apiKeys[0] : c.apiKeys.find((k) => k.name === owner);
+    // Queue messages follow POST /v1/notifications' rules, which a key limited to targets (a drop-in key) may not use.
+    if (c.ingest.amqp && ownerKey?.targets && ownerKey.apps === undefined && ownerKey.robots === undefined)
+      ctx.addIssue({ code: 'custom', path: ['ingest', 'amqp', 'owner'], message: `the API key ${ownerKey.name} is limited to targets; name a key that may send notifications` });
     c.apiKeys.forEach((k, i) => {
       if (k.callbackSecret !== undefined && k.callbackSecret === k.key)
         ctx.addIssue({ code: 'custom', path: ['apiKeys', i, 'callbackSecret'], message: 'must differ from the key: a callback receiver must not hold a sending credential' });
