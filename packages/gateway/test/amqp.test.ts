@@ -7,7 +7,7 @@ import { type ChannelModel, type ConfirmChannel, type ConsumeMessage, connect } 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ConfigError, openStore, parseConfig, startGateway } from '../src/server.js';
-import { API_KEY, gatewayConfig, text, useGateway } from './helpers.js';
+import { API_KEY, gatewayConfig, PG_URL, text, useGateway, usePostgresSchema } from './helpers.js';
 import { spawnDingpush } from './process.js';
 
 const AMQP_URL = process.env.DINGPUSH_TEST_AMQP ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -121,7 +121,7 @@ describe('RabbitMQ ingest', () => {
     await publish(QUEUE, { to: { userIds: ['u261'] }, message: text('x'.repeat(70 * 1024)) }, { messageId: `${RUN}-large` });
     await expect.poll(async () => (await outcomes()).dead - before.dead, { timeout: 10_000 }).toBe(1);
     const m = await ch.get(`${QUEUE}.dead`, { noAck: true });
-    expect(m?.properties.messageId).toBe(`${RUN}-large`);
+    expect(m === false ? undefined : m.properties.messageId).toBe(`${RUN}-large`);
     expect(m && String(m.properties.headers?.['x-dingpush-error'])).toMatch(/^payload_too_large: .*65536 bytes/);
   });
 
@@ -328,4 +328,46 @@ describe('a consumer killed before its acks', () => {
     // Some were still in the queue (or unacknowledged) when the first process died: the restart took them.
     expect(left).toBeGreaterThan(0);
   }, 90_000);
+});
+
+describe('two instances on PostgreSQL', () => {
+  const queue = `${RUN}.pg`;
+  const exchange = `${RUN}.pg.events`;
+  const watch = `${RUN}.pg.watch`;
+  made.queues.add(queue).add(`${queue}.dead`).add(watch);
+  made.exchanges.add(exchange);
+  const schema = usePostgresSchema('amqp');
+  const pgEnv = useGateway({
+    instances: 2,
+    config: {
+      store: { postgres: PG_URL, schema },
+      ingest: { amqp: { url: AMQP_URL, queue, prefetch: 20 } },
+      events: { amqp: { url: AMQP_URL, exchange } },
+    },
+  });
+  it('both consume one queue: 200 messages stored once each; every event published once, by whichever instance', async () => {
+    const events: ConsumeMessage[] = [];
+    await ch.assertQueue(watch, { durable: false });
+    await ch.bindQueue(watch, exchange, 'notification.#');
+    await ch.consume(watch, (m) => m && events.push(m), { noAck: true });
+    for (let i = 0; i < 200; i++)
+      ch.sendToQueue(queue, Buffer.from(JSON.stringify({ to: { userIds: [`u${i}`] }, message: text(`${RUN} pg ${i}`) })), { persistent: true, messageId: `${RUN}-pg-${i}` });
+    await ch.waitForConfirms();
+    const stored = async () => (await outcomes(pgEnv.gw)).stored + (await outcomes(pgEnv.gw2!)).stored;
+    await expect.poll(stored, { timeout: 30_000 }).toBe(200);
+    // Both took a share of the queue.
+    expect((await outcomes(pgEnv.gw)).stored).toBeGreaterThan(0);
+    expect((await outcomes(pgEnv.gw2!)).stored).toBeGreaterThan(0);
+    const all = await pgEnv.gw.store.listNotifications({ limit: 500 });
+    expect(all).toHaveLength(200);
+    await expect.poll(async () => (await pgEnv.gw.store.listNotifications({ limit: 500, status: 'completed' })).length, { timeout: 60_000, interval: 1_000 }).toBe(200);
+    const expected = (await Promise.all(all.map((n) => pgEnv.gw.store.events(n.id)))).flat();
+    await expect.poll(() => events.length, { timeout: 15_000 }).toBe(expected.length);
+    expect(new Set(events.map((m) => m.properties.messageId))).toEqual(new Set(expected.map((e) => e.id)));
+    // Each notification's events arrived in the order they happened.
+    for (const n of all.slice(0, 20)) {
+      const mine = events.filter((m) => JSON.parse(m.content.toString()).notification.id === n.id).map((m) => m.fields.routingKey);
+      expect(mine).toEqual(['notification.in_progress', 'notification.completed']);
+    }
+  }, 120_000);
 });
