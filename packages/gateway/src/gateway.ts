@@ -9,6 +9,8 @@ import { ConfigError, NEEDS_API_KEY } from './config/load.js';
 import { type Config, dingtalkProxyOf } from './config/schema.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { DestinationGates } from './dispatch/gates.js';
+import { AmqpPublisher } from './events/amqp-publisher.js';
+import { AmqpConsumer, ingestOwner } from './ingest/amqp-consumer.js';
 import { Pacer } from './dispatch/pacer.js';
 import { pacedCalls } from './dispatch/pacing-context.js';
 import { Quotas } from './dispatch/quotas.js';
@@ -20,10 +22,13 @@ import { Metrics } from './observability/metrics.js';
 import { callbackSecretFor } from './sdk/signature.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
+import { Templates } from './templates/engine.js';
 
 /** At shutdown: how long requests must stop coming, and at most how long to wait for that, before the server closes. */
 const DRAIN_QUIET_MS = 200;
 const DRAIN_MAX_MS = 2_000;
+/** At shutdown: how long queue messages being stored may take to be acknowledged before their channel closes. */
+const INGEST_GRACE_MS = 5_000;
 
 export interface GatewayOptions {
   /** Sandbox mode: requests without a key are accepted, and see everything (there are no keys). */
@@ -56,6 +61,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const log = opts.logger ?? createLogger(config.logLevel);
   const now = opts.now ?? Date.now;
   const store = await openStore(config.store);
+  // Status events go to the bus from the outbox: from now on each one written is also pending for it.
+  const publisher = config.events.amqp ? new AmqpPublisher(config.events.amqp, log) : null;
+  if (publisher) store.publishEvents();
   const metrics = new Metrics(() => store.queueStats(Date.now()));
   // The configured proxy, else the environment's (HTTPS_PROXY / HTTP_PROXY / NO_PROXY); loopback never goes through one.
   const transport = new Transport({ timeoutMs: config.dingtalk.timeoutMs, onCall: metrics.observeCall, proxy: dingtalkProxyOf(config) });
@@ -104,6 +112,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     ]),
   );
   const keys = new ApiKeys(config.apiKeys, opts.sandbox ?? false);
+  const templates = new Templates(config.templates);
+  // Declared before the runtime (which reports its state); it starts consuming once the HTTP API listens.
+  let consumer: AmqpConsumer | null = null;
   const outbound = new OutboundHttp(new AllowList(config.callbacks.allowHosts), config.callbacks.timeoutMs);
   const runtime: Runtime = {
     config,
@@ -119,6 +130,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     now,
     wake: () => {},
     degraded: () => redis?.problem() ?? null,
+    ...(publisher ? { bus: publisher } : {}),
+    links: () => ({ ...(consumer ? { ingest: consumer.state() } : {}), ...(publisher ? { events: publisher.state() } : {}) }),
     callbackSecret: (name) => {
       const key = config.apiKeys.find((k) => k.name === name);
       if (key) return key.callbackSecret ?? callbackSecretFor(key.key);
@@ -127,6 +140,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   };
   const dispatcher = new Dispatcher(runtime);
   metrics.watchInstance(() => dispatcher.held(), runtime.degraded);
+  metrics.watchLinks(runtime.links);
   runtime.wake = (due) => {
     dispatcher.wake(due);
     wakeups?.announce();
@@ -134,11 +148,16 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   if (wakeups && opts.dispatch !== false) wakeups.listen(() => dispatcher.wake());
   // A moment for Redis to connect, so that the first claims do not find it still connecting; a start never fails on it.
   await redis?.ready(2_000);
-  const server = await buildServer(runtime, { keys, noopEndpoint: opts.noopEndpoint ?? false, ...(opts.recallWaitMs !== undefined ? { recallWaitMs: opts.recallWaitMs } : {}) });
+  if (config.ingest.amqp) consumer = new AmqpConsumer(runtime, templates, ingestOwner(config));
+  const server = await buildServer(runtime, { keys, templates, noopEndpoint: opts.noopEndpoint ?? false, ...(opts.recallWaitMs !== undefined ? { recallWaitMs: opts.recallWaitMs } : {}) });
   await server.listen({ host: config.server.host, port: config.server.port });
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   if (opts.dispatch !== false) dispatcher.start();
+  // RabbitMQ away at start is no reason not to start: each link connects in the background, with backoff.
+  publisher?.start();
+  consumer?.start();
+  await Promise.all([publisher?.ready(1_000), consumer?.ready(1_000)]);
   log.info({ port, store: store.kind, apps: [...apps.keys()], robots: [...robots.keys()] }, 'dingpush gateway started');
   let closing: Promise<void> | undefined;
   return {
@@ -150,12 +169,16 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     dispatcher,
     close: () =>
       (closing ??= (async () => {
+        // The queue consumer is cancelled first: messages not yet acknowledged go back to the queue for another
+        // instance, while those being stored finish (the store is still open).
+        await consumer?.stop(INGEST_GRACE_MS);
         server.closing();
         // Requests keep getting 503 shutting_down (and Connection: close) until they stop coming for a moment, so
         // that no client is cut off on a kept-alive connection it was about to send on.
         await server.drained(DRAIN_QUIET_MS, DRAIN_MAX_MS);
         await server.close();
         await dispatcher.stop();
+        await publisher?.close();
         await store.close();
         await redis?.close();
         await transport.close();

@@ -8,8 +8,8 @@ import type { Runtime } from '../dispatch/runtime.js';
 import { invalid, RequestError } from '../notifications/errors.js';
 import { acceptNotification } from '../notifications/accept.js';
 import { recallNotification } from '../notifications/recall.js';
-import { firstIssue, notificationRequestSchema } from '../notifications/request.js';
-import { expandTemplate } from '../notifications/template-request.js';
+import { firstIssue } from '../notifications/request.js';
+import { notificationRequestOf } from '../notifications/submission.js';
 import { redeliverCallbacks, retryDeadLetters } from '../notifications/retry.js';
 import { ApiKeys, type Caller } from './auth.js';
 import { Templates } from '../templates/engine.js';
@@ -44,6 +44,8 @@ export interface ServerOptions {
   dashboardHtml?: string;
   /** How long a recall waits for DingTalk before answering with what is still pending. */
   recallWaitMs?: number;
+  /** The configured templates (one instance, shared with the queue consumer). */
+  templates?: Templates;
 }
 
 
@@ -62,7 +64,7 @@ export type ApiServer = FastifyInstance & {
 
 export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<ApiServer> {
   const app = Fastify({ logger: false, bodyLimit: rt.config.server.bodyLimitBytes, return503OnClosing: false });
-  const templates = new Templates(rt.config.templates);
+  const templates = opts.templates ?? new Templates(rt.config.templates);
   let closing = false;
   let lastRequestAt = 0;
   // zod validates (with errors naming the field); the JSON schemas on routes are for the OpenAPI document only.
@@ -129,18 +131,8 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Api
           throw invalid('idempotencyKey', 'differs from the Idempotency-Key header');
         given.idempotencyKey = header;
       }
-      // A key limited to targets (and to no apps or robots) is a drop-in key: it reaches its targets only.
-      const limits = req.sender!.limits;
-      if (limits?.targets && limits.apps === undefined && limits.robots === undefined)
-        throw new RequestError(403, 'forbidden', undefined, 'this API key is limited to targets: send through /v1/push/<target> or /dingtalk/<target>/send');
-      // A template and its data become the message they render, before anything else looks at the request.
-      const body = await expandTemplate(templates, given);
-      const parsed = notificationRequestSchema.safeParse(body);
-      if (!parsed.success) {
-        const { path, message } = firstIssue(parsed.error, body);
-        throw invalid(path, message);
-      }
-      const result = await guardStore(() => acceptNotification(rt, parsed.data, req.sender!, rt.now()));
+      const request = await notificationRequestOf(templates, given, req.sender!);
+      const result = await guardStore(() => acceptNotification(rt, request, req.sender!, rt.now()));
       if (result.outcome === 'conflict')
         throw new RequestError(409, 'idempotency_conflict', 'idempotencyKey', 'this idempotency key was used with a different request');
       if (result.outcome === 'replayed') return reply.code(200).header('idempotent-replayed', 'true').send({ id: result.id, status: result.status });
@@ -284,7 +276,9 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Api
       const stats = await rt.store.queueStats(rt.now());
       // Degraded (Redis away) still takes accepts: the instance stays in the load balancer, and says why it waits.
       const degraded = rt.degraded();
-      return { ok: true, queueDepth: stats.depth, deadLetters: stats.dead, ...(degraded ? { degraded } : {}) };
+      // RabbitMQ links (ingest, events) away do not make the instance unready: HTTP accepts go on, and they reconnect.
+      const links = rt.links();
+      return { ok: true, queueDepth: stats.depth, deadLetters: stats.dead, ...(degraded ? { degraded } : {}), ...(Object.keys(links).length ? { amqp: links } : {}) };
     } catch (err) {
       return reply.code(503).send({ ok: false, reason: `the store cannot write: ${(err as { code?: string }).code ?? (err as Error).message}` });
     }

@@ -7,6 +7,8 @@ import { templateConfigIssues } from './templates.js';
 /** The configuration file (shared/design.md "Configuration"); every key validated at start. */
 
 const name = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (at most 64)');
+/** A RabbitMQ URL; it may carry a password, so it is never printed whole (see redactUrl). */
+const amqpUrl = z.string().regex(/^amqps?:\/\/[^\s]+$/, 'an amqp:// or amqps:// URL');
 const mentionsConfig = z.object({ mobiles: z.array(z.string()).default([]), userIds: z.array(z.string()).default([]), all: z.boolean().default(false) }).strict();
 
 export const configSchema = z
@@ -247,6 +249,36 @@ export const configSchema = z
       })
       .strict()
       .default({ fetchTimeoutMs: 10_000 }),
+    /** Notifications consumed from a RabbitMQ queue: each message is the JSON body of POST /v1/notifications. */
+    ingest: z
+      .object({
+        amqp: z
+          .object({
+            url: amqpUrl,
+            queue: z.string().min(1, 'must not be empty').max(200, 'at most 200 characters (the dead-letter queue adds ".dead")'),
+            /** Messages held unacknowledged at once (each waits for its transaction to commit). */
+            prefetch: z.number().int().min(1).max(1000).default(50),
+            /** The API key the consumed notifications belong to (its limits apply); absent: the first configured key. */
+            owner: name.optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({}),
+    /** Every status change of every notification published to a topic exchange (routing key = the event's type). */
+    events: z
+      .object({
+        amqp: z
+          .object({
+            url: amqpUrl,
+            exchange: z.string().min(1, 'must not be empty').max(255),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({}),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict()
@@ -274,6 +306,13 @@ export const configSchema = z
     });
     if (c.delivery.robotReserve >= c.delivery.robotPerMinute)
       ctx.addIssue({ code: 'custom', path: ['delivery', 'robotReserve'], message: 'must be less than delivery.robotPerMinute' });
+    const owner = c.ingest.amqp?.owner;
+    if (owner !== undefined && !c.apiKeys.some((k) => k.name === owner))
+      ctx.addIssue({ code: 'custom', path: ['ingest', 'amqp', 'owner'], message: `no API key named ${owner} (apiKeys[].name)` });
+    const ownerKey = owner === undefined ? c.apiKeys[0] : c.apiKeys.find((k) => k.name === owner);
+    // Queue messages follow POST /v1/notifications' rules, which a key limited to targets (a drop-in key) may not use.
+    if (c.ingest.amqp && ownerKey?.targets && ownerKey.apps === undefined && ownerKey.robots === undefined)
+      ctx.addIssue({ code: 'custom', path: ['ingest', 'amqp', 'owner'], message: `the API key ${ownerKey.name} is limited to targets; name a key that may send notifications` });
     c.apiKeys.forEach((k, i) => {
       if (k.callbackSecret !== undefined && k.callbackSecret === k.key)
         ctx.addIssue({ code: 'custom', path: ['apiKeys', i, 'callbackSecret'], message: 'must differ from the key: a callback receiver must not hold a sending credential' });

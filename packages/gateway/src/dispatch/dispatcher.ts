@@ -4,6 +4,7 @@ import { assertNever, type DueJob, type Fence, fenceOf, type GatedDestination, t
 import { type ClaimScope, LeaseLost } from '../store/types.js';
 import { retryDelay } from './backoff.js';
 import { runCallback } from './callbacks.js';
+import { runPublish } from './publish.js';
 import { CHANNEL_DESCRIPTORS } from './channels/index.js';
 import { describe } from './describe.js';
 import { promoteParked } from './destination-queue.js';
@@ -216,6 +217,8 @@ export class Dispatcher {
         return runRecall(ctx, job);
       case 'callback':
         return runCallback(ctx, job);
+      case 'publish':
+        return runPublish(ctx, job);
       default:
         return assertNever(job);
     }

@@ -32,6 +32,12 @@ export interface JobContext {
 }
 
 /** What the dispatcher's handlers work with. */
+/** Where status events are published (events.amqp); the dispatcher knows it only by this. */
+export interface EventBus {
+  /** Resolves once the broker confirmed the event (routing key = its type, messageId = its id); rejects otherwise. */
+  publish(type: string, eventId: string, body: string): Promise<void>;
+}
+
 export interface Runtime {
   config: Config;
   store: Store;
@@ -54,5 +60,9 @@ export interface Runtime {
   /** Why this instance works degraded (a shared service it needs is away), or null: /readyz reports it. */
   degraded(): string | null;
   /** The secret that signs callbacks of notifications sent with this API key (undefined: the key is gone). */
+  /** The events exchange (events.amqp), when configured. */
+  bus?: EventBus;
+  /** The state of each RabbitMQ link of this instance (ingest, events): connected or connecting. */
+  links(): Record<string, string>;
   callbackSecret(keyName: string): string | undefined;
 }

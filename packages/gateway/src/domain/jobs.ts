@@ -72,15 +72,21 @@ export interface CallbackPayload {
   eventId: string;
 }
 
+/** Publishes one event to the events.amqp exchange. */
+export interface PublishPayload {
+  eventId: string;
+}
+
 export type JobSpec =
   | { kind: 'send'; payload: SendPayload }
   | { kind: 'resolve'; payload: ResolvePayload }
   | { kind: 'track'; payload: TrackPayload }
   | { kind: 'recall'; payload: RecallPayload }
-  | { kind: 'callback'; payload: CallbackPayload };
+  | { kind: 'callback'; payload: CallbackPayload }
+  | { kind: 'publish'; payload: PublishPayload };
 
 export type JobKind = JobSpec['kind'];
-export const JOB_KINDS = ['send', 'resolve', 'track', 'recall', 'callback'] as const satisfies readonly JobKind[];
+export const JOB_KINDS = ['send', 'resolve', 'track', 'recall', 'callback', 'publish'] as const satisfies readonly JobKind[];
 
 /**
  * ready: waits for run_at; leased: a worker holds it; parked: waits behind the job holding its destination's next

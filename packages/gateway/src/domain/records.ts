@@ -84,6 +84,8 @@ export interface EventRow {
   body: string | null;
   /** none: no callback URL; pending: being delivered; delivered; failed: gave up (re-deliverable). */
   callbackState: 'none' | 'pending' | 'delivered' | 'failed';
+  /** none: no bus configured when it happened; pending: to be published to events.amqp; published: confirmed by RabbitMQ. */
+  busState: 'none' | 'pending' | 'published';
   callbackAttempts: number;
   callbackError: string | null;
   deliveredAt: number | null;

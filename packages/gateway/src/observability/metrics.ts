@@ -80,6 +80,29 @@ export class Metrics {
     });
   }
 
+  /** Queue messages consumed (ingest.amqp), by what became of them: stored, replayed (a redelivery), dead, retry. */
+  readonly ingested = new Counter({
+    name: 'dingpush_amqp_ingest_total',
+    help: 'Queue messages consumed from ingest.amqp, by outcome (stored, replayed, dead, retry)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  /** Events published to events.amqp (confirmed by RabbitMQ). */
+  readonly published = new Counter({ name: 'dingpush_amqp_events_published_total', help: 'Status events published to events.amqp and confirmed', registers: [this.registry] });
+
+  /** Whether each RabbitMQ link of this instance (ingest, events) is up: 1 connected, 0 connecting. */
+  watchLinks(links: () => Record<string, string>): void {
+    new Gauge({
+      name: 'dingpush_amqp_connected',
+      help: '1 while this instance is connected to RabbitMQ for the link (ingest, events); 0 while it reconnects',
+      labelNames: ['link'],
+      registers: [this.registry],
+      collect() {
+        for (const [link, state] of Object.entries(links())) this.set({ link }, state === 'connected' ? 1 : 0);
+      },
+    });
+  }
+
   /** The client's onCall hook: latency for every call, and an error count when DingTalk said no. */
   observeCall = (info: CallInfo): void => {
     this.dingtalkLatency.observe({ api: info.api }, info.durationMs / 1000);

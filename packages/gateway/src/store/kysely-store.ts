@@ -118,6 +118,7 @@ const toEvent = (r: EventsTable): EventRow => ({
   ...r,
   at: Number(r.at),
   callbackState: r.callbackState as EventRow['callbackState'],
+  busState: r.busState as EventRow['busState'],
   callbackAttempts: Number(r.callbackAttempts),
   deliveredAt: num(r.deliveredAt),
 });
@@ -173,6 +174,7 @@ export abstract class KyselyStore implements Store {
   private pending: Pending[] = [];
   private flushScheduled = false;
   private flushing = false;
+  private eventBus = false;
 
   /**
    * `leaseDb` renews leases: PostgreSQL gives it connections of its own, so that renewals never queue behind a burst
@@ -482,11 +484,15 @@ export abstract class KyselyStore implements Store {
         });
         if (lost.length) throw new LeaseLost(lost.map((f) => f.id));
       }
-      const tx = new KyselyTx(this.kind, trx as Transaction<Database>, now, (qb) => this.lockForUpdate(qb), (keys) => this.ensurePacingRows(trx, keys, now));
+      const tx = new KyselyTx(this.kind, trx as Transaction<Database>, now, (qb) => this.lockForUpdate(qb), (keys) => this.ensurePacingRows(trx, keys, now), this.eventBus);
       const result = await work(tx);
       await tx.settleTouched();
       return result;
     });
+  }
+
+  publishEvents(): void {
+    this.eventBus = true;
   }
 
   async probe(): Promise<void> {
@@ -642,6 +648,8 @@ class KyselyTx implements Tx {
     readonly now: number,
     private readonly lock: <T extends keyof Database, O>(qb: SelectQueryBuilder<Database, T, O>) => SelectQueryBuilder<Database, T, O>,
     private readonly ensurePacingRows: (keys: string[]) => Promise<void>,
+    /** Events go to the bus too (events.amqp): each one pending, with a publish job. */
+    private readonly eventBus: boolean,
   ) {}
 
   /**
@@ -935,7 +943,7 @@ class KyselyTx implements Tx {
     return (await this.trx.selectFrom('events').selectAll().where('notificationId', '=', notificationId).orderBy('at').orderBy('id').execute()).map(toEvent);
   }
 
-  async updateEvent(id: string, patch: Partial<Pick<EventRow, 'body' | 'callbackState' | 'callbackAttempts' | 'callbackError' | 'deliveredAt'>>): Promise<void> {
+  async updateEvent(id: string, patch: Partial<Pick<EventRow, 'body' | 'callbackState' | 'busState' | 'callbackAttempts' | 'callbackError' | 'deliveredAt'>>): Promise<void> {
     await this.trx.updateTable('events').set(patch).where('id', '=', id).execute();
   }
 
@@ -1002,10 +1010,13 @@ class KyselyTx implements Tx {
       const body = JSON.stringify({ eventId, type, at: new Date(at).toISOString(), notification: notificationView(updated, deliveries, { events: events.map(toEvent), deadJobs }) });
       await this.trx
         .insertInto('events')
-        .values({ id: eventId, notificationId: id, type, at, body, callbackState: n.callbackUrl ? 'pending' : 'none', callbackAttempts: 0, callbackError: null, deliveredAt: null })
+        .values({ id: eventId, notificationId: id, type, at, body, callbackState: n.callbackUrl ? 'pending' : 'none', callbackAttempts: 0, callbackError: null, deliveredAt: null, busState: this.eventBus ? 'pending' : 'none' })
         .execute();
       if (n.callbackUrl)
         await this.addJobs([{ id: `cbk_${eventId}`, kind: 'callback', notificationId: id, channel: null, destination: null, mergeKey: null, runAt: at, payload: { eventId } }]);
+      // The same outbox row goes to the bus: its job commits (or not) with the change it reports.
+      if (this.eventBus)
+        await this.addJobs([{ id: `bus_${eventId}`, kind: 'publish', notificationId: id, channel: null, destination: null, mergeKey: null, runAt: at, payload: { eventId } }]);
     }
     this.touched.clear();
   }

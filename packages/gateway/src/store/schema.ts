@@ -95,6 +95,7 @@ export interface EventsTable {
   callbackAttempts: number;
   callbackError: string | null;
   deliveredAt: number | null;
+  busState: string;
 }
 
 export interface PacingTable {

@@ -107,7 +107,7 @@ export interface Tx {
   recordAttempts(attempts: AttemptRecord[]): Promise<void>;
   event(id: string): Promise<EventRow | undefined>;
   events(notificationId: string): Promise<EventRow[]>;
-  updateEvent(id: string, patch: Partial<Pick<EventRow, 'body' | 'callbackState' | 'callbackAttempts' | 'callbackError' | 'deliveredAt'>>): Promise<void>;
+  updateEvent(id: string, patch: Partial<Pick<EventRow, 'body' | 'callbackState' | 'busState' | 'callbackAttempts' | 'callbackError' | 'deliveredAt'>>): Promise<void>;
   /**
    * A paced destination's queue (dispatch/destination-queue.ts). Every decision about who waits behind whom is made
    * under this lock (PostgreSQL: an advisory lock for the transaction; SQLite: its single writer).
@@ -174,6 +174,11 @@ export interface Store {
   renew(owner: string, fences: Fence[], leaseMs: number): Promise<Set<string>>;
   /** Runs `work` as one transaction; with fences, only while every one of those leases is still held (else LeaseLost). */
   transact<T>(fences: Fence[] | null, now: number, work: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * From now on every status event is also put in the outbox for the bus (events.amqp): marked pending, with a
+   * publish job, in the transaction that records the change.
+   */
+  publishEvents(): void;
   /** A write that proves the store accepts writes now (readiness). */
   probe(): Promise<void>;
   queueStats(now: number): Promise<{ depth: number; oldestAgeMs: number; dead: number }>;
