@@ -7,6 +7,7 @@ import { ClusterWakeups } from './cluster/wakeups.js';
 import { buildServer } from './api/server.js';
 import { ConfigError, NEEDS_API_KEY } from './config/load.js';
 import { type Config, dingtalkProxyOf } from './config/schema.js';
+import { DirectorySchedule } from './directory/schedule.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { Pacer } from './dispatch/pacer.js';
 import { pacedCalls } from './dispatch/pacing-context.js';
@@ -137,6 +138,12 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   if (opts.dispatch !== false) dispatcher.start();
+  const { syncEveryMs, apps: syncedApps } = config.directory;
+  const schedule =
+    syncEveryMs !== undefined && opts.dispatch !== false
+      ? new DirectorySchedule(runtime, [...apps.values()].filter((a) => syncedApps?.includes(a.name) ?? true), syncEveryMs)
+      : undefined;
+  schedule?.start();
   log.info({ port, store: store.kind, apps: [...apps.keys()], robots: [...robots.keys()] }, 'dingpush gateway started');
   let closing: Promise<void> | undefined;
   return {
@@ -154,6 +161,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
         await server.drained(DRAIN_QUIET_MS, DRAIN_MAX_MS);
         await server.close();
         await dispatcher.stop();
+        await schedule?.stop();
         await store.close();
         await redis?.close();
         await transport.close();

@@ -4,10 +4,11 @@ import * as m0002 from './0002-core.js';
 import * as m0003 from './0003-lost-answer-at.js';
 import * as m0004 from './0004-destination-queues.js';
 import * as m0005 from './0005-message-parts.js';
+import * as m0006 from './0006-directory.js';
 
 /** Every migration, in order. The migrator records what ran in `kysely_migration`; add new ones at the end. */
 export const migrations: MigrationProvider = {
   async getMigrations(): Promise<Record<string, Migration>> {
-    return { '0001-initial': m0001, '0002-core': m0002, '0003-lost-answer-at': m0003, '0004-destination-queues': m0004, '0005-message-parts': m0005 };
+    return { '0001-initial': m0001, '0002-core': m0002, '0003-lost-answer-at': m0003, '0004-destination-queues': m0004, '0005-message-parts': m0005, '0006-directory': m0006 };
   },
 };
