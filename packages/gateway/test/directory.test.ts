@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type OrgInput, parseOrg, type RunningEmulator, startEmulator } from '@dingpush/emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConfigInput, type DingpushApiError, DingpushClient, parseConfig, type RunningGateway, startGateway } from '../src/server.js';
+import { run } from './process.js';
 import { API_KEY, APP, gatewayConfig, LIMITED_KEY, PG_URL, SEND, text, usePostgresSchema } from './helpers.js';
 
 const NO_CONTACTS = { name: 'nocontacts', appKey: 'dingnocontactsgw', appSecret: 'nocontacts-secret-0123456789', agentId: 4002 };
@@ -187,6 +188,29 @@ function directoryTests(label: string, store?: () => ConfigInput['store']) {
 }
 
 directoryTests('SQLite');
+
+describe('dingpush directory (CLI)', () => {
+  const env = useDirectoryGateway();
+  const gw = () => ['--url', env.gw.url, '--key', API_KEY];
+
+  it('directory sync, then directory users --mobile; errors are one line and a non-zero exit', async () => {
+    const sync = await run(['directory', 'sync', ...gw()]);
+    expect(sync.code).toBe(0);
+    expect(sync.stdout.trim()).toMatch(/^main: 330 users in 6 departments \(13 DingTalk calls, \d+ ms\)$/);
+    const user = await run(['directory', 'users', ...gw(), '--mobile', `+86-${mobileOf(9)}`]);
+    expect(user.code).toBe(0);
+    expect(user.stdout).toMatch(new RegExp(`^d9 +${mobileOf(9)} +Person 9  \\[4\\]`));
+    const json = await run(['directory', 'users', ...gw(), '--userid', 'd9', '--json']);
+    expect(JSON.parse(json.stdout).items[0]).toMatchObject({ userid: 'd9', mobile: mobileOf(9) });
+    const unknown = await run(['directory', 'sync', ...gw(), '--app', 'nope']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr.trim()).toBe('dingpush: app: no app named "nope"');
+    const refused = await run(['directory', 'sync', ...gw(), '--app', NO_CONTACTS.name]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toContain('88/60011');
+  });
+});
 directoryTests('PostgreSQL', () => ({ postgres: PG_URL, schema: usePostgresSchema('directory') }));
 
 describe('scheduled directory sync', () => {
