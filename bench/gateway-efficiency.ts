@@ -3,12 +3,17 @@
  * (as alerting systems have them). The gateway (mobiles already cached), by default and with
  * delivery.mergeAcrossNotifications, against the usual script, in the same run.
  * Reproduce: npx tsx bench/gateway-efficiency.ts [count]
+ *
+ * Cold mode: N notifications of one mobile each to mobiles the gateway has never seen (a fresh gateway, empty cache),
+ * without and with a directory sync first: the calls spent on finding who a mobile is, per notification.
+ * Reproduce: npx tsx bench/gateway-efficiency.ts cold [count]
  */
 import { APP, startBenchEnv } from './gateway-env.js';
 import { fmt, stop } from './lib.js';
 import { NaiveClient } from './naive-client.js';
 
-const count = Number(process.argv[2] ?? 1000);
+const cold = process.argv[2] === 'cold';
+const count = Number(process.argv[cold ? 3 : 2] ?? 1000);
 const mobiles = Array.from({ length: count }, (_, i) => `139${String(i).padStart(8, '0')}`);
 type Env = Awaited<ReturnType<typeof startBenchEnv>>;
 const rows: { name: string; calls: number; ms: number; delivered: number }[] = [];
@@ -50,6 +55,56 @@ async function pool(n: number, width: number, work: (i: number) => Promise<void>
       while (next < n) await work(next++);
     }),
   );
+}
+
+const LOOKUPS = new Set(['/topapi/v2/user/getbymobile', '/user/get_by_mobile']);
+const SYNC_CALLS = new Set(['/topapi/v2/user/list', '/topapi/v2/department/listsubid']);
+
+/** Cold mobiles, one notification each, on a fresh gateway: lookups (and a sync's listing calls) per notification. */
+async function measureCold(withDirectory: boolean) {
+  const env = await startBenchEnv({ users: count });
+  try {
+    const started = performance.now();
+    if (withDirectory) {
+      const res = await fetch(`${env.gateway.url}/v1/directory/sync`, { method: 'POST', headers: env.headers, body: '{}' });
+      if (res.status !== 200) throw new Error(`sync: HTTP ${res.status} ${await res.text()}`);
+    }
+    const ids: string[] = [];
+    await pool(count, 50, async (i) => {
+      ids.push(await env.send({ to: { mobiles: [mobiles[i]!] }, message: { type: 'text', content: `cold ${i}` } }));
+    });
+    for (const id of ids) {
+      for (;;) {
+        const n = await env.status(id);
+        if (n.status === 'completed') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const ms = performance.now() - started;
+    const calls = (await env.calls()).filter((c) => c.path !== '/v1.0/oauth2/accessToken' && c.path !== '/gettoken');
+    const lookups = calls.filter((c) => LOOKUPS.has(c.path)).length;
+    const listing = calls.filter((c) => SYNC_CALLS.has(c.path)).length;
+    return { lookups, listing, total: calls.length, ms };
+  } finally {
+    await stop(env.gateway.child);
+    await stop(env.emulator.child);
+  }
+}
+
+if (cold) {
+  const without = await measureCold(false);
+  const withDir = await measureCold(true);
+  console.log(`\nCold mobiles: ${count} notifications of one mobile each, ${count} users in the org, a fresh gateway (empty cache)`);
+  console.log('| gateway | lookups (getbymobile) | directory listing calls | resolution calls per notification | all calls per notification | wall time |');
+  console.log('|---|---|---|---|---|---|');
+  for (const [name, r] of [
+    ['no directory (per-mobile lookups)', without],
+    ['directory synced first (POST /v1/directory/sync)', withDir],
+  ] as const)
+    console.log(`| ${name} | ${fmt(r.lookups)} | ${fmt(r.listing)} | ${fmt((r.lookups + r.listing) / count, 3)} | ${fmt(r.total / count, 3)} | ${fmt(r.ms)} ms |`);
+  console.log('\nAll calls include each notification\'s send and its tracking look (getsendresult); token fetches are left out.');
+  console.log(`Reproduce: npx tsx bench/gateway-efficiency.ts cold ${count}`);
+  process.exit(0);
 }
 
 const merging = await measure(' merging identical content (mergeAcrossNotifications)', { mergeAcrossNotifications: true });

@@ -64,6 +64,34 @@ export interface SendResult {
 }
 
 export type MediaType = MediaKind;
+/** A member as a department's user listing (/topapi/v2/user/list) gives it. */
+export interface DirectoryUser {
+  userid: string;
+  name: string;
+  /** Absent when the person has none, or the app lacks the permission to read mobiles. */
+  mobile: string | null;
+  deptIds: number[];
+}
+
+export interface DepartmentUsersPage {
+  users: DirectoryUser[];
+  hasMore: boolean;
+  /** The cursor of the next page when hasMore. */
+  nextCursor: number | null;
+}
+
+/** The whole org as walked from the root: each person once (with every department they are in), every department id. */
+export interface OrgWalk {
+  users: DirectoryUser[];
+  departments: number[];
+  /** DingTalk calls the walk made (department listings and user pages; a token fetch not counted). */
+  calls: number;
+}
+
+/** DingTalk's most users per page of /topapi/v2/user/list. */
+export const DEPARTMENT_USERS_PAGE_MAX = 100;
+export const ROOT_DEPARTMENT = 1;
+
 type Body = Record<string, unknown>;
 type AppRobotPayload = Message | { msgKey: string; msgParam: string };
 
@@ -216,6 +244,66 @@ export class DingTalkApp {
   async listDepartmentUserIds(deptId: number): Promise<string[]> {
     const body = await this.oapi('/topapi/user/listid', { dept_id: deptId }, { idempotent: true });
     return ((body.result as Body).userid_list as string[]) ?? [];
+  }
+
+  async listSubDepartmentIds(deptId: number): Promise<number[]> {
+    const body = await this.oapi('/topapi/v2/department/listsubid', { dept_id: deptId }, { idempotent: true });
+    return (((body.result as Body).dept_id_list as unknown[]) ?? []).map(Number);
+  }
+
+  /** One page of a department's direct members (not its sub-departments'), with their details; size 1–100. */
+  async listDepartmentUsers(deptId: number, cursor = 0, size = DEPARTMENT_USERS_PAGE_MAX): Promise<DepartmentUsersPage> {
+    if (!Number.isInteger(size) || size < 1 || size > DEPARTMENT_USERS_PAGE_MAX)
+      throw new DingTalkValidationError('size', `must be an integer from 1 to ${DEPARTMENT_USERS_PAGE_MAX}`);
+    const body = await this.oapi('/topapi/v2/user/list', { dept_id: deptId, cursor, size }, { idempotent: true });
+    const result = (body.result ?? {}) as Body;
+    const list = (result.list as Body[] | undefined) ?? [];
+    const hasMore = result.has_more === true;
+    return {
+      users: list.map((u) => ({
+        userid: String(u.userid),
+        name: String(u.name ?? ''),
+        mobile: typeof u.mobile === 'string' && u.mobile !== '' ? u.mobile : null,
+        deptIds: Array.isArray(u.dept_id_list) ? u.dept_id_list.map(Number) : [deptId],
+      })),
+      hasMore,
+      nextCursor: hasMore && result.next_cursor !== undefined ? Number(result.next_cursor) : null,
+    };
+  }
+
+  /**
+   * The whole org: departments breadth-first from the root (listsubid, one level a call), and every page of each
+   * one's direct members. DingTalk has no "all users" call; this is the fewest calls that see everyone (one listing
+   * per department plus one call per 100 members). A person in several departments is listed once.
+   */
+  async walkOrg(): Promise<OrgWalk> {
+    const users = new Map<string, DirectoryUser>();
+    const departments: number[] = [ROOT_DEPARTMENT];
+    const seen = new Set(departments);
+    let calls = 0;
+    for (let i = 0; i < departments.length; i++) {
+      const dept = departments[i]!;
+      calls++;
+      for (const child of await this.listSubDepartmentIds(dept)) {
+        if (!seen.has(child)) {
+          seen.add(child);
+          departments.push(child);
+        }
+      }
+      let cursor: number | null = 0;
+      while (cursor !== null) {
+        calls++;
+        const page: DepartmentUsersPage = await this.listDepartmentUsers(dept, cursor);
+        for (const u of page.users) {
+          const known = users.get(u.userid);
+          if (known) known.deptIds = [...new Set([...known.deptIds, ...u.deptIds])];
+          else users.set(u.userid, { ...u, deptIds: [...u.deptIds] });
+        }
+        // A page that says "more" without a cursor (or with the same one) would loop forever: stop there.
+        cursor = page.hasMore && page.nextCursor !== null && page.nextCursor > cursor ? page.nextCursor : null;
+      }
+    }
+    return { users: [...users.values()], departments, calls };
   }
 
   // ── work notifications ──────────────────────────────────────────────────

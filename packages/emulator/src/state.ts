@@ -240,6 +240,11 @@ export class EmulatorState {
     return out;
   }
 
+  /** Active users listed directly in department id (not its sub-departments), in org-file order. */
+  directMembers(id: number): OrgUser[] {
+    return this.org.users.filter((u) => u.active && u.deptIds.includes(id));
+  }
+
   usersInDepartments(ids: number[]): string[] {
     const set = new Set(ids);
     return this.org.users.filter((u) => u.active && u.deptIds.some((d) => set.has(d))).map((u) => u.userid);

@@ -41,6 +41,8 @@ describe('org file keys for diagnosis', () => {
     const tok = await token(emu.url, APP);
     const contacts = await oapi(emu.url, '/topapi/v2/department/listsub', tok, { dept_id: 1 });
     expect(contacts.body).toMatchObject({ errcode: 88, sub_code: '60011', sub_msg: '没有调用该接口的权限' });
+    const list = await oapi(emu.url, '/topapi/v2/user/list', tok, { dept_id: 1, cursor: 0, size: 100 });
+    expect(list.body).toMatchObject({ errcode: 88, sub_code: '60011' });
     const legacy = await getJson(`${emu.url}/user/get_by_mobile?access_token=${tok}&mobile=13900000001`);
     expect(legacy.body.errcode).toBe(60011);
     const robot = await newApi(emu.url, 'GET', `/v1.0/robot/oToMessages/readStatus?robotCode=${APP.robotCode}&processQueryKey=x`, tok);

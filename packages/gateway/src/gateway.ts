@@ -7,6 +7,7 @@ import { ClusterWakeups } from './cluster/wakeups.js';
 import { buildServer } from './api/server.js';
 import { ConfigError, NEEDS_API_KEY } from './config/load.js';
 import { type Config, dingtalkProxyOf } from './config/schema.js';
+import { DirectorySchedule } from './directory/schedule.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { DestinationGates } from './dispatch/gates.js';
 import { AmqpPublisher } from './events/amqp-publisher.js';
@@ -158,6 +159,12 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   publisher?.start();
   consumer?.start();
   await Promise.all([publisher?.ready(1_000), consumer?.ready(1_000)]);
+  const { syncEveryMs, apps: syncedApps } = config.directory;
+  const schedule =
+    syncEveryMs !== undefined && opts.dispatch !== false
+      ? new DirectorySchedule(runtime, [...apps.values()].filter((a) => syncedApps?.includes(a.name) ?? true), syncEveryMs)
+      : undefined;
+  schedule?.start();
   log.info({ port, store: store.kind, apps: [...apps.keys()], robots: [...robots.keys()] }, 'dingpush gateway started');
   let closing: Promise<void> | undefined;
   return {
@@ -179,6 +186,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
         await server.close();
         await dispatcher.stop();
         await publisher?.close();
+        await schedule?.stop();
         await store.close();
         await redis?.close();
         await transport.close();

@@ -4,7 +4,10 @@ import { PG_URL, API_KEY, usePostgresSchema, useGateway } from './helpers.js';
 
 /** Media on PostgreSQL: the bytes in a bytea column, the upload cache shared by instances on the store. */
 const schema = usePostgresSchema('media');
-const env = useGateway({ instances: 2, configure: (c) => void (c.store = { postgres: PG_URL, schema }) });
+const env = useGateway({ instances: 2, configure: (c) => {
+    c.store = { postgres: PG_URL, schema };
+  },
+});
 
 describe('media on PostgreSQL', () => {
   it('stores the bytes, reuses the row, and uploads once for the app', async () => {

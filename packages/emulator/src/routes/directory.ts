@@ -59,6 +59,28 @@ export function registerDirectory(app: FastifyInstance, state: EmulatorState): v
     return ok({ result: { dept_id_list: state.subDepartments(id).map((d) => d.id) } });
   });
 
+  // Department users with details (§2.4): direct members only, paged by an offset cursor, at most 100 a page.
+  app.post('/topapi/v2/user/list', async (req) => {
+    oapiAuth(state, req, { top: true, quotaExempt: true });
+    const body = topBody(req);
+    const id = needNumber(body, 'dept_id', 400002);
+    const cursor = needNumber(body, 'cursor', 400002);
+    const size = needNumber(body, 'size', 400002);
+    if (!Number.isInteger(cursor) || cursor < 0) throw oapiError(400002, 'cursor 须为非负整数');
+    if (!Number.isInteger(size) || size < 1 || size > 100) throw oapiError(400002, 'size 须在1到100之间');
+    if (!state.department(id)) throw oapiError(60003);
+    const members = state.directMembers(id);
+    const page = members.slice(cursor, cursor + size);
+    const hasMore = cursor + size < members.length;
+    return ok({
+      result: {
+        has_more: hasMore,
+        ...(hasMore ? { next_cursor: cursor + size } : {}),
+        list: page.map(listEntry),
+      },
+    });
+  });
+
   app.post('/topapi/user/listid', async (req) => {
     oapiAuth(state, req, { top: true, quotaExempt: true });
     const id = needNumber(topBody(req), 'dept_id');
@@ -84,5 +106,21 @@ function userDetails(user: OrgUser) {
     boss: false,
     senior: false,
     real_authed: true,
+  };
+}
+
+/** One member as /topapi/v2/user/list lists it; `mobile` only when the user has one (the contacts scope is checked per endpoint). */
+function listEntry(user: OrgUser) {
+  return {
+    userid: user.userid,
+    unionid: `union${user.userid}`,
+    name: user.name,
+    ...(user.mobile ? { mobile: user.mobile, state_code: '86' } : {}),
+    dept_id_list: user.deptIds,
+    title: user.title ?? '',
+    job_number: '',
+    active: user.active,
+    admin: false,
+    leader_in_dept: user.deptIds.map((dept_id) => ({ dept_id, leader: false })),
   };
 }

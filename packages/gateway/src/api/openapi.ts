@@ -69,6 +69,16 @@ const mediaSchema = z.object({
   sha256: z.string(),
   createdAt: z.string(),
 });
+const directorySyncState = z
+  .object({
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable().meta({ description: 'When the latest successful sync finished' }),
+    error: z.string().nullable().meta({ description: 'Why the latest sync failed (null after a success)' }),
+    users: z.number().int(),
+    departments: z.number().int(),
+    running: z.boolean(),
+  })
+  .nullable();
 const recipientNote = z.object({ recipient: z.string(), channel: z.string(), reason: z.string() });
 
 export const schemas = {
@@ -88,6 +98,29 @@ export const schemas = {
   ),
   retry: jsonSchema(z.object({ id: z.string(), jobs: z.number().int(), deliveries: z.number().int() }), 'output'),
   redeliver: jsonSchema(z.object({ id: z.string(), events: z.array(z.string()) }), 'output'),
+  directorySync: jsonSchema(
+    z.object({
+      app: z.string(),
+      users: z.number().int(),
+      departments: z.number().int(),
+      calls: z.number().int().meta({ description: 'DingTalk calls the sync made (department listings and pages of members)' }),
+      ms: z.number().int(),
+    }),
+    'output',
+  ),
+  directoryUsers: jsonSchema(
+    z.object({
+      app: z.string(),
+      sync: directorySyncState,
+      items: z.array(z.object({ userid: z.string(), name: z.string(), mobile: z.string().nullable(), deptIds: z.array(z.number().int()), syncedAt: z.string() })),
+      nextCursor: z.string().nullable(),
+    }),
+    'output',
+  ),
+  dingtalkError: jsonSchema(
+    z.object({ error: z.object({ code: z.string(), message: z.string(), dingtalk: z.object({ code: z.string(), message: z.string() }).optional() }) }),
+    'output',
+  ),
   deadLetters: jsonSchema(z.object({ items: z.array(deadLetterSchema.extend({ notification: z.string() })) }), 'output'),
   media: jsonSchema(mediaSchema, 'output'),
   mediaUpload: {

@@ -14,6 +14,7 @@ import { redeliverCallbacks, retryDeadLetters } from '../notifications/retry.js'
 import { ApiKeys, type Caller } from './auth.js';
 import { Templates } from '../templates/engine.js';
 import { alertsRoute } from './alerts.js';
+import { directoryRoutes } from './directory.js';
 import { guardStore } from './guard-store.js';
 import { mediaRoutes } from './media.js';
 import { prometheusAlertRoute } from './prometheusalert.js';
@@ -264,6 +265,7 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Api
   await alertsRoute(app, rt, opts.keys, templates);
   await prometheusAlertRoute(app, rt, templates);
   await templatePreviewRoute(app, opts.keys, templates);
+  await directoryRoutes(app, rt, opts.keys);
 
   if (opts.noopEndpoint) {
     app.post('/v1/noop', { onRequest: authenticate, schema: { hide: true } }, async (_req, reply) => reply.code(202).send({ id: 'noop', status: 'queued' }));

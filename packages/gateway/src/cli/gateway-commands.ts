@@ -148,3 +148,20 @@ export async function list(f: GatewayFlags & { status?: NotificationStatus; limi
   const page = await client(f).list({ ...(f.status ? { status: f.status } : {}), limit: Number(f.limit) });
   print(Boolean(f.json), page, () => page.items.map((n) => `${n.id}  ${n.createdAt}  ${n.status}`).join('\n') || 'no notifications');
 }
+
+/** `dingpush directory sync`: the app's org listed from DingTalk now. */
+export async function directorySync(f: GatewayFlags & { app?: string }): Promise<void> {
+  const r = await client(f).syncDirectory(f.app);
+  print(Boolean(f.json), r, () => `${r.app}: ${r.users} users in ${r.departments} departments (${r.calls} DingTalk calls, ${r.ms} ms)`);
+}
+
+/** `dingpush directory users`: who the directory holds, by mobile or userid, or a page of everyone. */
+export async function directoryUsers(f: GatewayFlags & { app?: string; mobile?: string; userid?: string; limit: string }): Promise<void> {
+  const limit = Number(f.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: expected a positive integer, got "${f.limit}"`);
+  const page = await client(f).directoryUsers({ ...(f.app ? { app: f.app } : {}), ...(f.mobile ? { mobile: f.mobile } : {}), ...(f.userid ? { userid: f.userid } : {}), limit });
+  print(Boolean(f.json), page, () => {
+    if (page.items.length === 0) return page.sync ? `${page.app}: no such user in the directory` : `${page.app}: the directory was never synced (dingpush directory sync)`;
+    return page.items.map((u) => `${u.userid.padEnd(20)} ${(u.mobile ?? '-').padEnd(16)} ${u.name}  [${u.deptIds.join(',')}]`).join('\n');
+  });
+}

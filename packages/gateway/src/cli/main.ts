@@ -72,6 +72,20 @@ export function buildProgram(): Command {
       .option('--limit <n>', 'how many', '20'),
   ).action(lazy(async () => (await import('./gateway-commands.js')).list));
 
+  const directory = program.command('directory').description("the org directory the gateway keeps: mobiles resolve from it without a DingTalk lookup each");
+  gatewayOptions(directory.command('sync').description("list the app's org from DingTalk now and replace its directory").option('--app <name>', 'which configured app (default: the first)')).action(
+    lazy(async () => (await import('./gateway-commands.js')).directorySync),
+  );
+  gatewayOptions(
+    directory
+      .command('users')
+      .description('who the directory holds: by --mobile or --userid, or a page of everyone')
+      .option('--mobile <mobile>', 'a mobile number (+86 and dashes are fine)')
+      .option('--userid <userid>', 'a DingTalk userid')
+      .option('--app <name>', 'which configured app (default: the first)')
+      .option('--limit <n>', 'how many', '100'),
+  ).action(lazy(async () => (await import('./gateway-commands.js')).directoryUsers));
+
   messageOptions(
     program.command('robot').description('talk to a custom group robot directly').command('send').description('send one message to a robot webhook (signed when --secret is given)'),
     '',

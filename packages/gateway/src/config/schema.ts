@@ -279,6 +279,17 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * The org directory kept in the store (POST /v1/directory/sync): mobiles resolve from it without a DingTalk lookup
+     * each. `syncEveryMs`: also sync on this schedule (absent: only on demand); `apps`: which apps (absent: all).
+     */
+    directory: z
+      .object({
+        syncEveryMs: z.number().int().min(1_000, 'must be at least 1000 (a sync lists the whole org)').optional(),
+        apps: z.array(name).optional(),
+      })
+      .strict()
+      .default({}),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .strict()
@@ -303,6 +314,9 @@ export const configSchema = z
         if (!c.robots.some((x) => x.name === r)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'to', 'robots', j], message: `no robot named ${r}` });
       });
       if (t.app !== undefined && !c.apps.some((x) => x.name === t.app)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'app'], message: `no app named ${t.app}` });
+    });
+    c.directory.apps?.forEach((a, i) => {
+      if (!c.apps.some((x) => x.name === a)) ctx.addIssue({ code: 'custom', path: ['directory', 'apps', i], message: `no app named ${a}` });
     });
     if (c.delivery.robotReserve >= c.delivery.robotPerMinute)
       ctx.addIssue({ code: 'custom', path: ['delivery', 'robotReserve'], message: 'must be less than delivery.robotPerMinute' });

@@ -1,5 +1,6 @@
 import { DingTalkError } from '@dingpush/dingtalk';
 import { newId } from '../domain/ids.js';
+import { normalizeMobile } from '../domain/mobile.js';
 import { AFTER_PREVIOUS_PART, fenceOf, type JobOf, type NewJob } from '../domain/jobs.js';
 import type { DeliveryRow } from '../domain/records.js';
 import { CHANNEL_DESCRIPTORS } from './channels/index.js';
@@ -9,8 +10,8 @@ import type { JobContext } from './runtime.js';
 import { work } from './unit-of-work.js';
 
 /**
- * Resolves a notification's mobiles to userids (the client caches hits and misses; each lookup is paced through
- * the client's beforeCall hook). Each complete batch (100 for work notifications) goes to a send job of its own as
+ * Resolves a notification's mobiles to userids: from the app's directory when a sync listed the mobile, else by a
+ * lookup (the client caches hits and misses; each lookup is paced through the client's beforeCall hook). Each complete batch (100 for work notifications) goes to a send job of its own as
  * soon as it is resolved, and the first batch goes after `delivery.firstFlushMs` even when not full, so the first
  * recipients hear quickly while the rest still share calls. Claimed again after a crash, the job reads only the
  * mobiles not resolved yet.
@@ -81,11 +82,16 @@ export async function runResolve(ctx: JobContext, job: JobOf<'resolve'>): Promis
 
   const byMobile = new Map<string, DeliveryRow[]>();
   for (const row of pending) byMobile.set(row.recipient, [...(byMobile.get(row.recipient) ?? []), row]);
-  for (const [mobile, rows] of byMobile) {
+  // The app's directory (a sync listed the org) answers the mobiles it knows without a call; the others are looked
+  // up one by one, paced. Those it knows go first, so their batches fill and go at once.
+  const known = await rt.store.directoryUserids(appName, [...byMobile.keys()].map(normalizeMobile));
+  const fromDirectory = (mobile: string) => known.get(normalizeMobile(mobile));
+  const order = [...byMobile].sort(([a], [b]) => Number(fromDirectory(a) === undefined) - Number(fromDirectory(b) === undefined));
+  for (const [mobile, rows] of order) {
     if (signal.aborted) return;
     let userid: string | null;
     try {
-      userid = await app.client.getUserIdByMobile(mobile);
+      userid = fromDirectory(mobile) ?? (await app.client.getUserIdByMobile(mobile));
     } catch (err) {
       // Waiting for a lookup slot: the job comes back holding it, and looks up from the cache what it had resolved.
       if (err instanceof PaceDeferral) {

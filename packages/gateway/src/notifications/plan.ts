@@ -1,3 +1,4 @@
+import { chooseApp } from './app-choice.js';
 import { createHash } from 'node:crypto';
 import {
   DingTalkValidationError,
@@ -98,10 +99,7 @@ export function planNotification(
   const needsApp = to.userIds.length + to.mobiles.length + to.deptIds.length + to.chats.length > 0 || to.allUsers;
   let app: AppConfig | undefined;
   if (needsApp) {
-    app = req.app ? config.apps.find((a) => a.name === req.app) : config.apps[0];
-    if (!app) throw invalid('app', req.app ? `no app named "${req.app}"` : 'no DingTalk app is configured');
-    if (apiKey.limits?.apps && !apiKey.limits.apps.includes(app.name))
-      throw new RequestError(403, 'forbidden', 'app', `API key "${apiKey.name}" may not use app "${app.name}"`);
+    app = chooseApp(config, apiKey, req.app);
   } else if (req.app && !config.apps.some((a) => a.name === req.app)) {
     throw invalid('app', `no app named "${req.app}"`);
   }

@@ -10,12 +10,12 @@ import { OVERFLOW_POLICIES } from './overflow.js';
  */
 
 const userid = z.string().min(1).max(64);
-const mobile = z.string().regex(/^\+?[0-9][0-9-]{4,19}$/, 'must be a phone number (digits, optional + and -)');
+export const mobileSchema = z.string().regex(/^\+?[0-9][0-9-]{4,19}$/, 'must be a phone number (digits, optional + and -)');
 
 export const recipientsSchema = z
   .object({
     userIds: z.array(userid).max(5000).default([]),
-    mobiles: z.array(mobile).max(5000).default([]),
+    mobiles: z.array(mobileSchema).max(5000).default([]),
     deptIds: z.array(z.number().int().positive()).max(500).default([]),
     allUsers: z.boolean().default(false),
     /** Custom robots by their configured name. */
@@ -84,7 +84,7 @@ export const rawMessageSchema = z
 
 export const mentionsSchema = z
   .object({
-    mobiles: z.array(mobile).max(50).default([]),
+    mobiles: z.array(mobileSchema).max(50).default([]),
     userIds: z.array(userid).max(50).default([]),
     all: z.boolean().default(false),
   })

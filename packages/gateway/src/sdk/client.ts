@@ -35,6 +35,31 @@ export interface DingpushClientOptions {
   timeoutMs?: number;
 }
 
+export interface DirectorySyncResult {
+  app: string;
+  users: number;
+  departments: number;
+  /** DingTalk calls the sync made. */
+  calls: number;
+  ms: number;
+}
+
+export interface DirectoryUsersQuery {
+  app?: string;
+  mobile?: string;
+  userid?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface DirectoryUsersPage {
+  app: string;
+  /** The app's latest sync (null: never synced). */
+  sync: { startedAt: string | null; finishedAt: string | null; error: string | null; users: number; departments: number; running: boolean } | null;
+  items: { userid: string; name: string; mobile: string | null; deptIds: number[]; syncedAt: string }[];
+  nextCursor: string | null;
+}
+
 /** The TypeScript SDK for the gateway's HTTP API. */
 export class DingpushClient {
   private readonly base: string;
@@ -91,6 +116,18 @@ export class DingpushClient {
   /** Delivers its callback again (the events that gave up, or the latest). */
   async redeliverCallback(id: string): Promise<{ id: string; events: string[] }> {
     return (await this.call('POST', `/v1/notifications/${encodeURIComponent(id)}/callback`)).body as { id: string; events: string[] };
+  }
+
+  /** Lists the app's org from DingTalk now and replaces its directory (409 while a sync of it runs; 502 when DingTalk refuses). */
+  async syncDirectory(app?: string): Promise<DirectorySyncResult> {
+    return (await this.call('POST', '/v1/directory/sync', app ? { app } : {})).body as DirectorySyncResult;
+  }
+
+  /** The app's directory: one person by mobile or userid, or a page of everyone (by userid; pass nextCursor on). */
+  async directoryUsers(q: DirectoryUsersQuery = {}): Promise<DirectoryUsersPage> {
+    const params = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+    const qs = params.size ? `?${params}` : '';
+    return (await this.call('GET', `/v1/directory/users${qs}`)).body as DirectoryUsersPage;
   }
 
   /** Polls until the notification is completed (every recipient has an outcome) or the time runs out. */

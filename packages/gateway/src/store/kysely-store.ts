@@ -11,6 +11,7 @@ import { newId } from '../domain/ids.js';
 import { type Fence, type GatedDestination, JOB_KINDS, type JobRow, type NewJob } from '../domain/jobs.js';
 import { notificationView } from '../domain/notification-view.js';
 import type { AttemptRecord, DeliveryFields, DeliveryRow, EventRow, NotificationRow } from '../domain/records.js';
+import * as directory from './directory.js';
 import { destinationsOf, PARKED_REASON, parkedAmong, queuedArrivals } from './park-on-arrival.js';
 import type { Database, DeliveriesTable, EventsTable, JobsTable, MediaTable, NotificationsTable } from './schema.js';
 import {
@@ -18,6 +19,10 @@ import {
   type AcceptResult,
   type ClaimScope,
   type DeliveryQuery,
+  type DirectoryEntry,
+  type DirectoryQuery,
+  type DirectoryRow,
+  type DirectorySyncState,
   type JobQuery,
   LeaseLost,
   type ListQuery,
@@ -557,6 +562,36 @@ export abstract class KyselyStore implements Store {
       oldestAgeMs: depth > 0 && row?.oldest !== null && row?.oldest !== undefined ? Math.max(0, now - Number(row.oldest)) : 0,
       dead: Number(dead?.n ?? 0),
     };
+  }
+
+  // ── the org directory (store/directory.ts) ────────────────────────────
+
+  claimDirectorySync(app: string, owner: string, now: number, until: number): Promise<boolean> {
+    return this.inTransaction((trx) => directory.claimSync(trx, app, owner, now, until));
+  }
+
+  renewDirectorySync(app: string, owner: string, until: number): Promise<boolean> {
+    return directory.renewSync(this.db, app, owner, until);
+  }
+
+  replaceDirectory(app: string, owner: string, users: DirectoryEntry[], departments: number, now: number): Promise<boolean> {
+    return this.inTransaction((trx) => directory.replaceDirectory(trx, (qb) => this.lockForUpdate(qb), app, owner, users, departments, now));
+  }
+
+  failDirectorySync(app: string, owner: string, error: string): Promise<void> {
+    return directory.failSync(this.db, app, owner, error);
+  }
+
+  directorySync(app: string, now: number): Promise<DirectorySyncState | undefined> {
+    return directory.syncState(this.db, app, now);
+  }
+
+  directoryUserids(app: string, mobiles: string[]): Promise<Map<string, string>> {
+    return directory.useridsByMobile(this.db, app, mobiles);
+  }
+
+  directoryUsers(q: DirectoryQuery): Promise<DirectoryRow[]> {
+    return directory.listDirectory(this.db, q);
   }
 
   async close(): Promise<void> {

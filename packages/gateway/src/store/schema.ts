@@ -141,6 +141,29 @@ export interface MediaUploadsTable {
   createdAt: number;
 }
 
+export interface DirectoryUsersTable {
+  app: string;
+  userid: string;
+  /** Normalised (domain/mobile.ts), as resolving looks it up. */
+  mobile: string | null;
+  name: string;
+  /** JSON array of department ids. */
+  deptIds: string;
+  syncedAt: number;
+}
+
+export interface DirectorySyncsTable {
+  app: string;
+  startedAt: number | null;
+  finishedAt: number | null;
+  error: string | null;
+  users: number;
+  departments: number;
+  /** Who runs a sync now, and until when its claim holds (renewed while it runs). */
+  owner: string | null;
+  runningUntil: number | null;
+}
+
 export interface Database {
   notifications: NotificationsTable;
   deliveries: DeliveriesTable;
@@ -153,4 +176,6 @@ export interface Database {
   meta: MetaTable;
   media: MediaTable;
   media_uploads: MediaUploadsTable;
+  directory_users: DirectoryUsersTable;
+  directory_syncs: DirectorySyncsTable;
 }

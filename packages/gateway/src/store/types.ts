@@ -74,6 +74,42 @@ export interface RescheduleOptions {
   countFailure?: boolean;
 }
 
+/** A person as a directory sync found them. */
+export interface DirectoryEntry {
+  userid: string;
+  name: string;
+  /** Normalised (domain/mobile.ts); null when DingTalk gave none. */
+  mobile: string | null;
+  deptIds: number[];
+}
+
+export interface DirectoryRow extends DirectoryEntry {
+  syncedAt: number;
+}
+
+export interface DirectoryQuery {
+  app: string;
+  /** Normalised. */
+  mobile?: string;
+  userid?: string;
+  limit: number;
+  /** The last userid of the previous page. */
+  cursor?: string;
+}
+
+export interface DirectorySyncState {
+  app: string;
+  /** When the latest sync started, and when the latest successful one finished. */
+  startedAt: number | null;
+  finishedAt: number | null;
+  /** Why the latest sync failed (null after a success). */
+  error: string | null;
+  users: number;
+  departments: number;
+  /** A sync of this app runs now (on some instance). */
+  running: boolean;
+}
+
 /** One unit of work: everything written through it commits together or not at all. */
 export interface Tx {
   /** The gateway's clock when the unit of work began. */
@@ -198,5 +234,18 @@ export interface Store {
   saveUploadedMedia(appKey: string, sha256: string, type: string, mediaId: string, now: number): Promise<void>;
   /** When the earliest job waiting in the queue is due (null: none waits), reading what a claim of that scope reads. */
   nextDue(scope?: ClaimScope): Promise<number | null>;
+  /**
+   * The org directory (directory/sync.ts). A sync first claims its app until `until` (false: a sync of that app runs
+   * already, here or on another instance), renews the claim while it runs, and ends by replacing the app's directory
+   * in one transaction (false, and nothing written: the claim was lost) or by recording why it failed.
+   */
+  claimDirectorySync(app: string, owner: string, now: number, until: number): Promise<boolean>;
+  renewDirectorySync(app: string, owner: string, until: number): Promise<boolean>;
+  replaceDirectory(app: string, owner: string, users: DirectoryEntry[], departments: number, now: number): Promise<boolean>;
+  failDirectorySync(app: string, owner: string, error: string): Promise<void>;
+  directorySync(app: string, now: number): Promise<DirectorySyncState | undefined>;
+  /** Normalised mobile → userid, for those of `mobiles` (normalised) the app's directory knows. */
+  directoryUserids(app: string, mobiles: string[]): Promise<Map<string, string>>;
+  directoryUsers(q: DirectoryQuery): Promise<DirectoryRow[]>;
   close(): Promise<void>;
 }

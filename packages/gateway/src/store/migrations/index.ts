@@ -4,6 +4,7 @@ import * as m0002 from './0002-core.js';
 import * as m0003 from './0003-lost-answer-at.js';
 import * as m0004 from './0004-destination-queues.js';
 import * as m0005 from './0005-message-parts.js';
+import * as m0006 from './0006-directory.js';
 import * as m0007 from './0007-media.js';
 import * as m0008 from './0008-events-bus.js';
 import * as m0009 from './0009-claim-ranges.js';
@@ -20,6 +21,7 @@ export const migrations: MigrationProvider = {
       '0003-lost-answer-at': m0003,
       '0004-destination-queues': m0004,
       '0005-message-parts': m0005,
+      '0006-directory': m0006,
       '0007-media': m0007,
       '0008-events-bus': m0008,
       '0009-claim-ranges': m0009,
