@@ -138,6 +138,46 @@ describe.each(stores)('%s store', (_name, open, openUpgraded) => {
     await store.transact(null, 1, (tx) => tx.complete(ids));
   });
 
+  it('claims in lanes: only the open destinations\' waiting sends, in order; held slots always; two workers never the same job', async () => {
+    const t = 40_000_000;
+    const lane = (destination: string) => ({ channel: 'work_notice', destination });
+    const at = (destination: string, runAt: number) => {
+      const i = input({ runAt });
+      for (const j of i.jobs) j.destination = destination;
+      return i;
+    };
+    const a = Array.from({ length: 10 }, (_, i) => at('main', t + i));
+    const b = Array.from({ length: 3 }, (_, i) => at('other', t + 20 + i));
+    for (const i of [...a, ...b]) await store.accept(i);
+    const ids = (jobs: JobRow[]) => jobs.map((j) => j.id);
+    const jobOf = (i: AcceptInput) => i.jobs[0]!.id;
+    expect(await store.nextDue({ lanes: [] })).toBeNull();
+    expect(await store.nextDue({ lanes: [lane('other')] })).toBe(t + 20);
+    // The first three of one lane, in order; nothing of the other.
+    const first = await store.claim('w', t + 100, 3, 60_000, [], { lanes: [lane('main')] });
+    expect(ids(first)).toEqual(a.slice(0, 3).map(jobOf));
+    // No lane open: waiting sends stay; a job holding a slot is claimed all the same.
+    expect(await store.claim('w', t + 100, 10, 60_000, [], { lanes: [] })).toEqual([]);
+    const held = first[2]!;
+    await store.transact([{ id: held.id, token: held.leaseToken }], t + 50, (tx) => tx.reschedule([held.id], t + 50, { slotAt: t + 50 }));
+    expect(await store.nextDue({ lanes: [] })).toBe(t + 50);
+    expect(ids(await store.claim('w', t + 100, 10, 60_000, [], { lanes: [] }))).toEqual([held.id]);
+    // Both lanes open: the rest, by due time, split between two workers without overlap.
+    const [x, y] = await Promise.all([
+      store.claim('x', t + 100, 5, 60_000, [], { lanes: [lane('main'), lane('other')] }),
+      store.claim('y', t + 100, 20, 60_000, [], { lanes: [lane('main'), lane('other')] }),
+    ]);
+    // (On PostgreSQL a claim locks up to its limit in each range and takes the first of them: rows it locked and did not
+    // take are skipped by the other, which takes them at its next claim.)
+    const z = await store.claim('z', t + 100, 20, 60_000, [], { lanes: [lane('main'), lane('other')] });
+    const rest = [...a.slice(3), ...b].map(jobOf);
+    const all = ids([...x, ...y, ...z]);
+    expect(new Set(all).size).toBe(all.length);
+    expect([...all].sort()).toEqual([...rest].sort());
+    for (const w of [x, y, z]) expect(ids(w)).toEqual(rest.filter((id) => ids(w).includes(id)));
+    await store.transact(null, 1, (tx) => tx.complete([...ids(first), ...rest]));
+  });
+
   it('claims mergeable jobs (same message, same destination) only when asked', async () => {
     const x = input({ runAt: 30_000_000, mergeKey: 'same' });
     const y = input({ runAt: 30_000_000, mergeKey: 'same' });

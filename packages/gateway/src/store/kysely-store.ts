@@ -192,6 +192,8 @@ export abstract class KyselyStore implements Store {
 
   /** Row locking for claims: PostgreSQL skips rows another instance is claiming; SQLite has one writer. */
   protected abstract lockForClaim<O>(qb: SelectQueryBuilder<Database, 'jobs', O>): SelectQueryBuilder<Database, 'jobs', O>;
+  /** lockForClaim as SQL text: what follows a claim's SELECT (PostgreSQL: skip rows another instance is claiming). */
+  protected abstract claimLockSql(): RawBuilder<unknown>;
   /** Locks selected rows for this transaction (PostgreSQL); SQLite's write transaction already excludes others. */
   protected abstract lockForUpdate<T extends keyof Database, O>(qb: SelectQueryBuilder<Database, T, O>): SelectQueryBuilder<Database, T, O>;
   /** The clock leases are measured on: the database's own on PostgreSQL, so instances' clocks need not agree. */
@@ -374,7 +376,7 @@ export abstract class KyselyStore implements Store {
     const rows = await this.db
       .updateTable('jobs')
       .set({ state: 'leased', leaseOwner: owner, leaseUntil: sql`${clock} + ${leaseMs}`, leaseToken: sql`lease_token + 1`, attempts: sql`attempts + 1` })
-      .where('id', 'in', due)
+      .where((eb) => ('isSelectQueryBuilder' in due ? eb('id', 'in', due) : sql<boolean>`id in (${due})`))
       .returningAll()
       .execute();
     return rows.map(toJob).sort((a, b) => a.runAt - b.runAt || (a.id < b.id ? -1 : 1));
@@ -398,25 +400,26 @@ export abstract class KyselyStore implements Store {
 
   /**
    * The first `limit` due jobs among: jobs holding a slot, jobs of every other kind than send, the waiting sends of
-   * each lane, and jobs whose lease ran out. Each is a bounded index range of at most `limit` rows, so a claim costs
-   * the same behind a backlog of a million waiting sends as behind none (one due-time index over all jobs made every
-   * claim read and sort the whole backlog).
+   * each lane, and jobs whose lease ran out. Each is a bounded index range of at most `limit` rows (indexes jobs_held,
+   * jobs_kind_due, jobs_lane carry id, so each range is read in claim order and stops at `limit`), so a claim costs the
+   * same behind a backlog of a million waiting sends as behind none: one due-time index over all jobs made every claim
+   * read and sort the whole backlog. Written as SQL text: it runs on every claim, and building it as a query tree cost
+   * more than running it.
    */
-  private dueInLanes(now: number, limit: number, exclude: string[], lanes: readonly GatedDestination[]) {
-    const clock = this.leaseClock();
-    const jobs = () => this.db.selectFrom('jobs').select(['id', 'runAt']).$if(exclude.length > 0, (qb) => qb.where('id', 'not in', exclude));
-    const first = (qb: SelectQueryBuilder<Database, 'jobs', { id: string; runAt: number }>) => this.lockForClaim(qb.orderBy('runAt').orderBy('id').limit(limit));
-    const ready = () => jobs().where('state', '=', 'ready').where('runAt', '<=', now);
+  private dueInLanes(now: number, limit: number, exclude: string[], lanes: readonly GatedDestination[]): RawBuilder<unknown> {
+    const notMine = exclude.length > 0 ? sql` and id not in (${sql.join(exclude)})` : sql``;
+    const lock = this.claimLockSql();
+    const range = (where: RawBuilder<unknown>) => sql`select id, run_at from jobs where ${where}${notMine} order by run_at, id limit ${limit}${lock}`;
+    const ready = sql`state = 'ready' and run_at <= ${now}`;
     const ranges = [
-      first(ready().where('slotAt', 'is not', null)),
-      ...JOB_KINDS.filter((k) => k !== 'send').map((k) => first(ready().where('kind', '=', k))),
-      ...lanes.map((l) => first(ready().where('channel', '=', l.channel).where('destination', '=', l.destination).where('kind', '=', 'send').where('slotAt', 'is', null))),
-      first(jobs().where('state', '=', 'leased').where('leaseUntil', '<', clock)),
+      range(sql`${ready} and slot_at is not null`),
+      ...JOB_KINDS.filter((k) => k !== 'send').map((k) => range(sql`kind = ${k} and ${ready}`)),
+      ...lanes.map((l) => range(sql`channel = ${l.channel} and destination = ${l.destination} and kind = 'send' and ${ready} and slot_at is null`)),
+      range(sql`state = 'leased' and lease_until < ${this.leaseClock()}`),
     ];
     // Each range a derived table (PostgreSQL locks rows only in a plain SELECT, not in an arm of a UNION).
-    const arms = ranges.map((r, i) => this.db.selectFrom(r.as(`r${i}`)).select([`r${i}.id as id`, `r${i}.runAt as runAt`]));
-    const union = arms.slice(1).reduce((u, arm) => u.unionAll(arm), arms[0]!);
-    return this.db.selectFrom(union.as('due')).select('due.id').orderBy('due.runAt').orderBy('due.id').limit(limit);
+    const arms = ranges.map((r, i) => sql`select id, run_at from (${r}) as ${sql.raw(`r${i}`)}`);
+    return sql`select id from (${sql.join(arms, sql` union all `)}) as due order by run_at, id limit ${limit}`;
   }
 
   async claimMergeable(like: JobRow, owner: string, now: number, limit: number, leaseMs: number): Promise<JobRow[]> {

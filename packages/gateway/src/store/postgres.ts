@@ -120,6 +120,10 @@ export class PostgresStore extends KyselyStore {
     }
   }
 
+  protected claimLockSql(): RawBuilder<unknown> {
+    return sql` for update skip locked`;
+  }
+
   protected lockForClaim<O>(qb: SelectQueryBuilder<Schema, 'jobs', O>): SelectQueryBuilder<Schema, 'jobs', O> {
     return qb.forUpdate().skipLocked();
   }

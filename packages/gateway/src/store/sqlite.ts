@@ -137,6 +137,10 @@ export class SqliteStore extends KyselyStore {
     });
   }
 
+  protected claimLockSql(): RawBuilder<unknown> {
+    return sql``;
+  }
+
   protected lockForClaim<O>(qb: SelectQueryBuilder<Schema, 'jobs', O>): SelectQueryBuilder<Schema, 'jobs', O> {
     return qb;
   }
