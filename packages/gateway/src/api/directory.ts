@@ -5,7 +5,7 @@ import { SyncRunning, SyncSuperseded, syncDirectory } from '../directory/sync.js
 import { dingtalkReason } from '../domain/dingtalk-reason.js';
 import { normalizeMobile } from '../domain/mobile.js';
 import type { Runtime } from '../dispatch/runtime.js';
-import { chooseApp } from '../notifications/app-choice.js';
+import { chooseApp, refuseDropInKey } from '../notifications/app-choice.js';
 import { invalid, RequestError } from '../notifications/errors.js';
 import { firstIssue, mobileSchema } from '../notifications/request.js';
 import type { DirectorySyncState } from '../store/types.js';
@@ -52,6 +52,7 @@ const stateView = (s: DirectorySyncState | undefined) =>
 export async function directoryRoutes(app: FastifyInstance, rt: Runtime, keys: ApiKeys): Promise<void> {
   const authenticate = async (req: FastifyRequest) => {
     req.sender = keys.authenticate(req.headers.authorization);
+    refuseDropInKey(req.sender.limits);
   };
 
   app.post(
