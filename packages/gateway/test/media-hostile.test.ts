@@ -153,6 +153,21 @@ describe('POST /v1/media refuses abuse before storing anything', () => {
   });
 });
 
+describe("DingTalk's file message rule (the referenced file at most 10 MB, shared/dingtalk-api.md §4)", () => {
+  it('a stored 11 MB pdf is refused as a file message (400 naming message.media), before anything is stored', async () => {
+    const form = new FormData();
+    form.append('file', new Blob([Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(11 * 1024 * 1024, 0x20)])]), 'big.pdf');
+    const res = await upload(form);
+    expect(res.status).toBe(201); // an upload of up to 20 MB is DingTalk's rule for media/upload
+    const { id } = (await res.json()) as { id: string };
+    const before = (await env.api.list({ limit: 500 })).items.length;
+    const e = await errorOf(await post({ to: { userIds: ['u1'] }, message: { type: 'file', media: id } }));
+    expect(e).toMatchObject({ status: 400, path: 'message.media' });
+    expect(e.message).toMatch(/file message's file must be at most 10 MB/);
+    expect((await env.api.list({ limit: 500 })).items.length).toBe(before);
+  });
+});
+
 describe('the public media URL', () => {
   it('serves a file only with its own token; another file\'s token or an unknown id is 404', async () => {
     const a = new FormData();
