@@ -37,6 +37,7 @@ export { LIMITS } from './messages/limits.js';
 export {
   extensionOf,
   MEDIA_MAX_BYTES,
+  mediaMessageMaxBytes,
   MEDIA_MIME,
   MEDIA_RULES,
   type MediaKind,

@@ -15,6 +15,12 @@ export const MEDIA_RULES: Readonly<Record<MediaKind, { maxBytes: number; formats
   file: { maxBytes: 20 * MB, formats: ['doc', 'docx', 'xls', 'xlsx', 'ppt', 'pptx', 'zip', 'pdf', 'rar'] },
 };
 
+/**
+ * The largest file a message may carry, by its type: what media/upload takes, except a file message, whose file is
+ * at most 10 MB (§4: "referenced file ≤10 MB"; an upload of up to 20 MB still succeeds, the message would not).
+ */
+export const mediaMessageMaxBytes = (type: MediaKind): number => (type === 'file' ? 10 * MB : MEDIA_RULES[type].maxBytes);
+
 /** The largest file any type takes: what a store of media must hold at most. */
 export const MEDIA_MAX_BYTES = Math.max(...Object.values(MEDIA_RULES).map((r) => r.maxBytes));
 

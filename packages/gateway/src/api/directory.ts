@@ -5,7 +5,7 @@ import { SyncRunning, SyncSuperseded, syncDirectory } from '../directory/sync.js
 import { dingtalkReason } from '../domain/dingtalk-reason.js';
 import { normalizeMobile } from '../domain/mobile.js';
 import type { Runtime } from '../dispatch/runtime.js';
-import { chooseApp } from '../notifications/app-choice.js';
+import { chooseApp, refuseDropInKey } from '../notifications/app-choice.js';
 import { invalid, RequestError } from '../notifications/errors.js';
 import { firstIssue, mobileSchema } from '../notifications/request.js';
 import type { DirectorySyncState } from '../store/types.js';
@@ -52,6 +52,7 @@ const stateView = (s: DirectorySyncState | undefined) =>
 export async function directoryRoutes(app: FastifyInstance, rt: Runtime, keys: ApiKeys): Promise<void> {
   const authenticate = async (req: FastifyRequest) => {
     req.sender = keys.authenticate(req.headers.authorization);
+    refuseDropInKey(req.sender.limits);
   };
 
   app.post(
@@ -105,9 +106,11 @@ export async function directoryRoutes(app: FastifyInstance, rt: Runtime, keys: A
       }
       const q = parsed.data;
       const appName = chooseApp(rt.config, req.sender!, q.app).name;
+      // The store keeps each directory under the AppKey that listed it (directory/sync.ts).
+      const { appKey } = rt.apps.get(appName)!;
       return guardStore(async () => {
         const rows = await rt.store.directoryUsers({
-          app: appName,
+          app: appKey,
           limit: q.limit,
           ...(q.mobile ? { mobile: normalizeMobile(q.mobile) } : {}),
           ...(q.userid ? { userid: q.userid } : {}),
@@ -115,7 +118,7 @@ export async function directoryRoutes(app: FastifyInstance, rt: Runtime, keys: A
         });
         return {
           app: appName,
-          sync: stateView(await rt.store.directorySync(appName, rt.now())),
+          sync: stateView(await rt.store.directorySync(appKey, rt.now())),
           items: rows.map((r) => ({ userid: r.userid, name: r.name, mobile: r.mobile, deptIds: r.deptIds, syncedAt: new Date(r.syncedAt).toISOString() })),
           nextCursor: rows.length === q.limit ? rows[rows.length - 1]!.userid : null,
         };

@@ -4,6 +4,7 @@ import { MEDIA_MAX_BYTES, type MediaKind } from '@dingpush/dingtalk';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Runtime } from '../dispatch/runtime.js';
 import { intake } from '../media/intake.js';
+import { refuseDropInKey } from '../notifications/app-choice.js';
 import { invalid, RequestError } from '../notifications/errors.js';
 import type { MediaInfo } from '../store/types.js';
 import type { ApiKeys } from './auth.js';
@@ -24,6 +25,7 @@ export async function mediaRoutes(app: FastifyInstance, rt: Runtime, keys: ApiKe
   await app.register(multipart, { limits: { fileSize: MEDIA_MAX_BYTES, files: 1, fields: 4, parts: 6 } });
   const authenticate = async (req: FastifyRequest) => {
     req.sender = keys.authenticate(req.headers.authorization);
+    refuseDropInKey(req.sender.limits);
   };
 
   app.post(
@@ -35,7 +37,7 @@ export async function mediaRoutes(app: FastifyInstance, rt: Runtime, keys: ApiKe
         description: 'multipart/form-data with the file in part `file` and, optionally, `type`. The same bytes are stored once and answer the same id. Checked against DingTalk\'s formats and sizes.',
         consumes: ['multipart/form-data'],
         body: schemas.mediaUpload,
-        response: { 201: schemas.media, 400: schemas.error, 401: schemas.error },
+        response: { 201: schemas.media, 400: schemas.error, 401: schemas.error, 403: schemas.error },
       },
     },
     async (req, reply) => {
@@ -64,7 +66,7 @@ export async function mediaRoutes(app: FastifyInstance, rt: Runtime, keys: ApiKe
     },
   );
 
-  app.get('/v1/media/:id', { onRequest: authenticate, schema: { summary: 'A stored media file, described', response: { 200: schemas.media, 404: schemas.error } } }, async (req) => {
+  app.get('/v1/media/:id', { onRequest: authenticate, schema: { summary: 'A stored media file, described', response: { 200: schemas.media, 403: schemas.error, 404: schemas.error } } }, async (req) => {
     const { id } = req.params as { id: string };
     const [info] = await guardStore(() => rt.store.mediaInfo([id]));
     if (!info) throw new RequestError(404, 'not_found', 'id', `no media ${id}`);

@@ -37,7 +37,7 @@ export class DirectorySchedule {
     for (const app of this.apps) {
       if (this.stopped) return;
       try {
-        const state = await this.rt.store.directorySync(app.name, this.rt.now());
+        const state = await this.rt.store.directorySync(app.appKey, this.rt.now());
         if (state?.running || (state?.startedAt != null && state.startedAt + this.everyMs > this.rt.now())) continue;
         await syncDirectory(this.rt, app);
       } catch (err) {

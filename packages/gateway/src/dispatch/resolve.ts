@@ -84,7 +84,7 @@ export async function runResolve(ctx: JobContext, job: JobOf<'resolve'>): Promis
   for (const row of pending) byMobile.set(row.recipient, [...(byMobile.get(row.recipient) ?? []), row]);
   // The app's directory (a sync listed the org) answers the mobiles it knows without a call; the others are looked
   // up one by one, paced. Those it knows go first, so their batches fill and go at once.
-  const known = await rt.store.directoryUserids(appName, [...byMobile.keys()].map(normalizeMobile));
+  const known = await rt.store.directoryUserids(app.appKey, [...byMobile.keys()].map(normalizeMobile));
   const fromDirectory = (mobile: string) => known.get(normalizeMobile(mobile));
   const order = [...byMobile].sort(([a], [b]) => Number(fromDirectory(a) === undefined) - Number(fromDirectory(b) === undefined));
   for (const [mobile, rows] of order) {

@@ -1,5 +1,5 @@
 import type { MediaKind } from '@dingpush/dingtalk';
-import { MEDIA_RULES } from '@dingpush/dingtalk';
+import { mediaMessageMaxBytes } from '@dingpush/dingtalk';
 import type { Config } from '../config/schema.js';
 import { invalid } from '../notifications/errors.js';
 import { isMediaMessage } from '../notifications/media-message.js';
@@ -30,6 +30,8 @@ export async function prepareMedia(deps: { store: Store; config: Config; outboun
     const [info] = await deps.store.mediaInfo([message.media]);
     if (!info) throw invalid('message.media', `no media ${message.media}: upload it with POST /v1/media first`);
     if (info.type !== type) throw invalid('message.media', `media ${message.media} is a ${info.type}, not a ${type}`);
+    const tooLarge = sizeProblem(type, info.size);
+    if (tooLarge) throw invalid('message.media', tooLarge);
     return { request, newMedia: [], media: { info } };
   }
   let bytes: Buffer;
@@ -42,7 +44,7 @@ export async function prepareMedia(deps: { store: Store; config: Config; outboun
     field = 'message.url';
     const url = message.url!;
     try {
-      ({ bytes } = await deps.outbound.get(url, { maxBytes: MEDIA_RULES[type].maxBytes, timeoutMs: deps.config.media.fetchTimeoutMs }));
+      ({ bytes } = await deps.outbound.get(url, { maxBytes: mediaMessageMaxBytes(type), timeoutMs: deps.config.media.fetchTimeoutMs }));
     } catch (err) {
       if (err instanceof OutboundRefusal) throw invalid(field, `${url} ${err.message}`);
       throw err;
@@ -51,6 +53,8 @@ export async function prepareMedia(deps: { store: Store; config: Config; outboun
   }
   const taken = intake(bytes, { filename, type }, now);
   if ('problem' in taken) throw invalid(field, taken.problem);
+  const tooLarge = sizeProblem(type, bytes.length);
+  if (tooLarge) throw invalid(field, tooLarge);
   const { base64: _inline, ...rest } = message;
   const stored = { ...rest, media: taken.media.id } as typeof message;
   return {
@@ -58,4 +62,10 @@ export async function prepareMedia(deps: { store: Store; config: Config; outboun
     newMedia: [taken.media],
     media: { info: taken.media, ...(message.url ? { url: message.url } : {}) },
   };
+}
+
+/** A file a message of this type may not carry (a file message's file: 10 MB, though an upload takes 20 MB). */
+function sizeProblem(type: MediaKind, size: number): string | undefined {
+  const max = mediaMessageMaxBytes(type);
+  return size > max ? `a ${type} message's file must be at most ${max / 1024 / 1024} MB; this one is ${(size / 1024 / 1024).toFixed(1)} MB` : undefined;
 }

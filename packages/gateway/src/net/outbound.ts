@@ -59,6 +59,9 @@ export class OutboundHttp {
       const type = res.headers['content-type'];
       return { bytes: Buffer.concat(chunks), contentType: typeof type === 'string' ? type : undefined };
     } catch (err) {
+      // A body left unread is dropped: destroying it emits an 'error' (Request aborted), which must have a listener,
+      // or it is an uncaught exception that ends the process (one redirecting URL would stop the gateway).
+      res.body.on('error', () => {});
       res.body.destroy();
       if (err instanceof OutboundRefusal) throw err;
       throw new OutboundRefusal(reasonOf(err, opts.timeoutMs));

@@ -1,6 +1,7 @@
 import type { ApiKeyConfig } from '../config/schema.js';
 import type { Templates } from '../templates/engine.js';
-import { invalid, RequestError } from './errors.js';
+import { refuseDropInKey } from './app-choice.js';
+import { invalid } from './errors.js';
 import { firstIssue, type NotificationRequest, notificationRequestSchema } from './request.js';
 import { expandTemplate } from './template-request.js';
 
@@ -10,10 +11,7 @@ import { expandTemplate } from './template-request.js';
  * Bad input throws a RequestError naming the field and the rule; nothing has been stored.
  */
 export async function notificationRequestOf(templates: Templates, body: unknown, sender: { limits?: ApiKeyConfig | undefined }): Promise<NotificationRequest> {
-  // A key limited to targets (and to no apps or robots) is a drop-in key: it reaches its targets only.
-  const limits = sender.limits;
-  if (limits?.targets && limits.apps === undefined && limits.robots === undefined)
-    throw new RequestError(403, 'forbidden', undefined, 'this API key is limited to targets: send through /v1/push/<target> or /dingtalk/<target>/send');
+  refuseDropInKey(sender.limits);
   // A template and its data become the message they render, before anything else looks at the request.
   const expanded = await expandTemplate(templates, body);
   const parsed = notificationRequestSchema.safeParse(expanded);

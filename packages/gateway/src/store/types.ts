@@ -88,6 +88,7 @@ export interface DirectoryRow extends DirectoryEntry {
 }
 
 export interface DirectoryQuery {
+  /** The app's AppKey. */
   app: string;
   /** Normalised. */
   mobile?: string;
@@ -237,7 +238,8 @@ export interface Store {
   /**
    * The org directory (directory/sync.ts). A sync first claims its app until `until` (false: a sync of that app runs
    * already, here or on another instance), renews the claim while it runs, and ends by replacing the app's directory
-   * in one transaction (false, and nothing written: the claim was lost) or by recording why it failed.
+   * in one transaction (false, and nothing written: the claim was lost) or by recording why it failed. `app` is the
+   * app's AppKey (the org the directory lists), not its configured name.
    */
   claimDirectorySync(app: string, owner: string, now: number, until: number): Promise<boolean>;
   renewDirectorySync(app: string, owner: string, until: number): Promise<boolean>;
