@@ -6,6 +6,7 @@ import { type AmqpLink, AmqpLink as Link, type LinkState } from '../net/amqp-lin
 import { acceptNotification } from '../notifications/accept.js';
 import { RequestError } from '../notifications/errors.js';
 import { notificationRequestOf } from '../notifications/submission.js';
+import { refusedByStore } from '../store/refusal.js';
 import type { Templates } from '../templates/engine.js';
 
 /** The header a dead-lettered message carries its reason in (`<code>: <field>: <rule>`). */
@@ -154,6 +155,9 @@ export class AmqpConsumer {
       if (result.dueNow) this.rt.wake();
       return { outcome: 'stored' };
     } catch (err) {
+      // A value the store can never hold is the message's fault: tried again, it would loop forever.
+      const refused = refusedByStore(err);
+      if (refused) return { outcome: 'dead', reason: `store_refused: ${refused}` };
       // Anything else is not the message's fault: it is tried again rather than thrown away.
       if (!(err instanceof RequestError)) return { outcome: 'retry', reason: (err as { code?: string }).code ?? (err as Error).message };
       return { outcome: 'dead', reason: [err.code, err.path, err.message].filter(Boolean).join(': ') };
