@@ -1,6 +1,10 @@
 import { type ChannelModel, type ConfirmChannel, connect } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_KEY, PG_URL, text, useGateway, usePostgresSchema } from './helpers.js';
+import { ConfigError, parseConfig } from '../src/server.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { API_KEY, gatewayConfig, PG_URL, text, useGateway, usePostgresSchema } from './helpers.js';
 
 /** Review of issue 12: hostile queue messages against the real broker and PostgreSQL. */
 const AMQP_URL = process.env.DINGPUSH_TEST_AMQP ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -40,7 +44,7 @@ describe('RabbitMQ ingest on PostgreSQL, hostile messages', () => {
     await expect.poll(async () => (await outcomes()).stored - before.stored, { timeout: 10_000 }).toBe(1);
     await expect.poll(async () => (await outcomes()).dead - before.dead, { timeout: 10_000 }).toBe(1);
     const m = await ch.get(`${QUEUE}.dead`, { noAck: true });
-    expect(m && m.properties.messageId).toBe(`${RUN}-nul`);
+    expect(m?.properties.messageId).toBe(`${RUN}-nul`);
     expect(m && String(m.properties.headers?.['x-dingpush-error'])).toMatch(/^store_refused/);
     await new Promise((r) => setTimeout(r, 1_500));
     expect((await ch.checkQueue(QUEUE)).messageCount).toBe(0);
@@ -51,5 +55,30 @@ describe('RabbitMQ ingest on PostgreSQL, hostile messages', () => {
       body: JSON.stringify({ to: { userIds: ['u1'] }, message: text(`${RUN} nul`), idempotencyKey: 'key\u0000nul' }),
     });
     expect(res.status).toBeLessThan(500);
+  });
+});
+
+describe('RabbitMQ config, URLs amqplib can never connect to', () => {
+  const problems = (url: string) => {
+    try {
+      parseConfig({
+        ...gatewayConfig('http://127.0.0.1:9', mkdtempSync(join(tmpdir(), 'dingpush-rev12-cfg-'))),
+        ingest: { amqp: { url, queue: 'q' } },
+        events: { amqp: { url, exchange: 'x' } },
+      });
+      return [];
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      return err.problems;
+    }
+  };
+  it('a port out of range, a broken host, no host stop the start naming the key, never showing the password', () => {
+    // Before the fix: accepted; the links retried forever ("Expected amqp: or amqps: as the protocol").
+    for (const url of ['amqp://u:s3cr3t@127.0.0.1:99999', 'amqp://u:s3cr3t@[bad', 'amqp://u:s3cr3t@']) {
+      const found = problems(url);
+      expect(found, url).toEqual(['ingest.amqp.url: an amqp:// or amqps:// URL', 'events.amqp.url: an amqp:// or amqps:// URL']);
+      expect(found.join('\n')).not.toContain('s3cr3t');
+    }
+    expect(problems('amqp://u:s3cr3t@127.0.0.1:5672/vhost?heartbeat=10')).toEqual([]);
   });
 });
