@@ -56,6 +56,20 @@ describe('RabbitMQ ingest on PostgreSQL, hostile messages', () => {
     });
     expect(res.status).toBeLessThan(500);
   });
+
+  it('a dead-letter queue deleted while consuming: the next dead letter is still kept (the queue declared again), not dropped', async () => {
+    const before = await outcomes();
+    await ch.deleteQueue(`${QUEUE}.dead`);
+    await publish({ to: { userIds: ['u1'] }, message: { type: 'text' } }, { messageId: `${RUN}-after-delete` });
+    await expect.poll(async () => (await outcomes()).dead - before.dead, { timeout: 10_000 }).toBe(1);
+    // Before the fix: published to a queue that no longer existed (confirmed by the broker, routed nowhere), then acked.
+    // A channel of its own: a get from a queue that does not exist closes the channel.
+    const probe = await conn.createChannel();
+    probe.on('error', () => {});
+    const m = await probe.get(`${QUEUE}.dead`, { noAck: true }).catch(() => false as const);
+    await probe.close().catch(() => {});
+    expect(m ? m.properties.messageId : null).toBe(`${RUN}-after-delete`);
+  });
 });
 
 describe('RabbitMQ config, URLs amqplib can never connect to', () => {

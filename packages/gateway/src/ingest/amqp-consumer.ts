@@ -165,7 +165,10 @@ export class AmqpConsumer {
   }
 
   /** Publishes the message as it came to `<queue>.dead`, its reason in a header, and waits for the broker's confirm. */
-  private deadLetter(channel: ConfirmChannel, msg: ConsumeMessage, reason: string): Promise<void> {
+  private async deadLetter(channel: ConfirmChannel, msg: ConsumeMessage, reason: string): Promise<void> {
+    // Declared again each time (dead letters are rare): a message sent to a queue someone deleted since the connection
+    // was set up is confirmed by the broker and routed nowhere, and would be acknowledged, lost.
+    await channel.assertQueue(this.dead, { durable: true });
     const p = msg.properties;
     const headers = { ...(p.headers ?? {}), [ERROR_HEADER]: reason.slice(0, MAX_REASON), 'x-dingpush-queue': this.queue };
     return new Promise((resolve, reject) => {
