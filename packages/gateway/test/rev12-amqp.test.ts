@@ -44,7 +44,7 @@ describe('RabbitMQ ingest on PostgreSQL, hostile messages', () => {
     await expect.poll(async () => (await outcomes()).stored - before.stored, { timeout: 10_000 }).toBe(1);
     await expect.poll(async () => (await outcomes()).dead - before.dead, { timeout: 10_000 }).toBe(1);
     const m = await ch.get(`${QUEUE}.dead`, { noAck: true });
-    expect(m?.properties.messageId).toBe(`${RUN}-nul`);
+    expect(m ? m.properties.messageId : null).toBe(`${RUN}-nul`);
     expect(m && String(m.properties.headers?.['x-dingpush-error'])).toMatch(/^store_refused/);
     await new Promise((r) => setTimeout(r, 1_500));
     expect((await ch.checkQueue(QUEUE)).messageCount).toBe(0);
