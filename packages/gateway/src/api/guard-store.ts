@@ -1,4 +1,5 @@
 import { RequestError } from '../notifications/errors.js';
+import { refusedByStore } from '../store/refusal.js';
 
 /** The store could not do what was asked (full disk, read-only, unreachable): nothing was stored; try again later. */
 class StoreUnavailable extends RequestError {
@@ -13,6 +14,9 @@ export const guardStore = async <T>(fn: () => Promise<T>): Promise<T> => {
     return await fn();
   } catch (err) {
     if (err instanceof RequestError) throw err;
+    // A value the store can never hold: the request's fault, and sending it again would fail the same way.
+    const refused = refusedByStore(err);
+    if (refused) throw new RequestError(400, 'store_refused', undefined, refused);
     throw new StoreUnavailable(err);
   }
 };

@@ -8,7 +8,18 @@ import { templateConfigIssues } from './templates.js';
 
 const name = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (at most 64)');
 /** A RabbitMQ URL; it may carry a password, so it is never printed whole (see redactUrl). */
-const amqpUrl = z.string().regex(/^amqps?:\/\/[^\s]+$/, 'an amqp:// or amqps:// URL');
+/** A URL amqplib can connect to: one it cannot parse (a port out of range, no host) would be retried forever. */
+const amqpUrl = z
+  .string()
+  .regex(/^amqps?:\/\/[^\s]+$/, 'an amqp:// or amqps:// URL')
+  .refine((url) => {
+    try {
+      const u = new URL(url);
+      return u.hostname !== '';
+    } catch {
+      return false;
+    }
+  }, 'an amqp:// or amqps:// URL');
 const mentionsConfig = z.object({ mobiles: z.array(z.string()).default([]), userIds: z.array(z.string()).default([]), all: z.boolean().default(false) }).strict();
 
 export const configSchema = z

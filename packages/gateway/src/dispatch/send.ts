@@ -199,7 +199,9 @@ async function holdSlot(rt: JobContext['rt'], d: ChannelDescriptor, jobs: SendJo
     await tx.reschedule(ids(jobs), slot, { slotAt: slot, clearSendStarted: true });
   });
   // Slots are handed out in order: until shortly before this one, a new job for the destination could only wait too.
-  rt.gates.close(d.channel, jobs[0]!.destination!, slot - WAIT_IN_HANDLER_MS);
+  // Not where slots are kept in reserve: an urgent message may go now, out of turn, and the gate cannot tell it apart.
+  const destination = jobs[0]!.destination!;
+  if (!d.reserve?.(rt, destination).length) rt.gates.close(d.channel, destination, slot - WAIT_IN_HANDLER_MS);
 }
 
 /** An urgent message, or a digest carrying one: it may use the slots a destination keeps in reserve. */

@@ -6,6 +6,7 @@ import { type AmqpLink, AmqpLink as Link, type LinkState } from '../net/amqp-lin
 import { acceptNotification } from '../notifications/accept.js';
 import { RequestError } from '../notifications/errors.js';
 import { notificationRequestOf } from '../notifications/submission.js';
+import { refusedByStore } from '../store/refusal.js';
 import type { Templates } from '../templates/engine.js';
 
 /** The header a dead-lettered message carries its reason in (`<code>: <field>: <rule>`). */
@@ -154,6 +155,9 @@ export class AmqpConsumer {
       if (result.dueNow) this.rt.wake();
       return { outcome: 'stored' };
     } catch (err) {
+      // A value the store can never hold is the message's fault: tried again, it would loop forever.
+      const refused = refusedByStore(err);
+      if (refused) return { outcome: 'dead', reason: `store_refused: ${refused}` };
       // Anything else is not the message's fault: it is tried again rather than thrown away.
       if (!(err instanceof RequestError)) return { outcome: 'retry', reason: (err as { code?: string }).code ?? (err as Error).message };
       return { outcome: 'dead', reason: [err.code, err.path, err.message].filter(Boolean).join(': ') };
@@ -161,7 +165,10 @@ export class AmqpConsumer {
   }
 
   /** Publishes the message as it came to `<queue>.dead`, its reason in a header, and waits for the broker's confirm. */
-  private deadLetter(channel: ConfirmChannel, msg: ConsumeMessage, reason: string): Promise<void> {
+  private async deadLetter(channel: ConfirmChannel, msg: ConsumeMessage, reason: string): Promise<void> {
+    // Declared again each time (dead letters are rare): a message sent to a queue someone deleted since the connection
+    // was set up is confirmed by the broker and routed nowhere, and would be acknowledged, lost.
+    await channel.assertQueue(this.dead, { durable: true });
     const p = msg.properties;
     const headers = { ...(p.headers ?? {}), [ERROR_HEADER]: reason.slice(0, MAX_REASON), 'x-dingpush-queue': this.queue };
     return new Promise((resolve, reject) => {
