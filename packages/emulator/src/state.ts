@@ -245,6 +245,12 @@ export class EmulatorState {
     return this.org.users.filter((u) => u.active && u.deptIds.includes(id));
   }
 
+  /** Everyone listed in the departments ids, active or not, in org-file order. */
+  peopleInDepartments(ids: number[]): OrgUser[] {
+    const set = new Set(ids);
+    return this.org.users.filter((u) => u.deptIds.some((d) => set.has(d)));
+  }
+
   usersInDepartments(ids: number[]): string[] {
     const set = new Set(ids);
     return this.org.users.filter((u) => u.active && u.deptIds.some((d) => set.has(d))).map((u) => u.userid);

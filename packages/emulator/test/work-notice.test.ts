@@ -48,6 +48,21 @@ describe('work notifications', () => {
     expect([...r.send_result.read_user_id_list, ...r.send_result.unread_user_id_list].sort()).toEqual(['alice', 'bob', 'dave']);
   });
 
+  it('a member of a department (or of the org, to all users) who is not active is reported invalid, not delivered', async () => {
+    // (reset before each test restores the org) An org small enough for getsendresult, with one person who left.
+    const org = ctx.emu.state.org;
+    org.users = org.users.filter((u) => !u.userid.startsWith('bulk'));
+    org.users.push({ userid: 'gone', name: 'Gone', deptIds: [3], active: false, deliveryFails: false });
+    for (const body of [{ dept_id_list: '2' }, { to_all_user: true }]) {
+      const sent = await send({ ...body, msg: text(`left ${JSON.stringify(body)}`) });
+      await advance(ctx.url, 2000);
+      const r = (await result(sent.body.task_id)).send_result;
+      expect(r.invalid_user_id_list).toEqual(['gone']);
+      expect([...r.read_user_id_list, ...r.unread_user_id_list]).not.toContain('gone');
+    }
+    expect(await inbox(ctx.url, 'users', 'gone')).toHaveLength(0);
+  });
+
   it('recipients read after a while, so read and unread both occur; failed deliveries are listed', async () => {
     const users = Array.from({ length: 40 }, (_, i) => `bulk${i}`);
     const { body } = await send({ userid_list: [...users, 'erin'].join(','), msg: text('who reads') });

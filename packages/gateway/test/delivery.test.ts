@@ -49,6 +49,10 @@ describe('delivery: batching, tracking and per-recipient outcomes', () => {
     const n = await env.api.waitFor(id);
     await env.advance(61_000);
     expect(n.deliveries![0]).toMatchObject({ recipientKind: 'dept', recipient: '2', reason: expect.stringMatching(/^delivered: \d+ read, \d+ unread/) });
+    // Its people are tracked one row each (dept-members.test.ts), and counted once: the department's row is their summary.
+    const people = n.deliveries!.filter((d) => d.recipientKind === 'member');
+    expect(people.map((d) => d.userid).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `u${i}`).sort());
+    expect(Object.values(n.counts).reduce((a, b) => a + b, 0)).toBe(10);
     expect(await env.inbox('users', 'u5')).toEqual(expect.arrayContaining([expect.objectContaining({ message: { msgtype: 'text', text: { content: 'dept' } } })]));
   });
 

@@ -92,13 +92,17 @@ export function useGateway(
     instances?: 1 | 2;
     /** Edits the whole configuration (which names the emulator's URL) before it is parsed: targets, robots, keys. */
     configure?: (config: ConfigInput) => void;
+    /** Edits the emulator's org (departments, users) before it starts. */
+    editOrg?: (org: OrgInput) => void;
   } = {},
 ): Env {
   const env = {} as Env;
   let offset = 0;
   beforeAll(async () => {
     env.dataDir = mkdtempSync(join(tmpdir(), 'dingpush-gw-'));
-    env.emu = await startEmulator({ org: parseOrg(org(opts.switches)), port: 0 });
+    const orgInput = org(opts.switches);
+    opts.editOrg?.(orgInput);
+    env.emu = await startEmulator({ org: parseOrg(orgInput), port: 0 });
     const input = gatewayConfig(env.emu.url, env.dataDir, opts.config);
     opts.configure?.(input);
     const config = parseConfig(input);

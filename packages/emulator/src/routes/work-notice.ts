@@ -52,11 +52,19 @@ export function registerWorkNotice(app: FastifyInstance, state: EmulatorState): 
       if (state.user(id)) recipients.add(id);
       else if (!invalidUsers.includes(id)) invalidUsers.push(id);
     }
+    // A department (with its sub-departments) or the whole org reaches its active people; someone still listed but
+    // not active (left, or never activated) is reported in invalid_user_id_list ("don't exist / not visible", §3.3).
+    const reach = (members: { userid: string; active: boolean }[]) => {
+      for (const u of members) {
+        if (u.active) recipients.add(u.userid);
+        else if (!invalidUsers.includes(u.userid)) invalidUsers.push(u.userid);
+      }
+    };
     for (const id of deptIds) {
       if (!state.department(id)) invalidDepts.push(id);
-      else for (const u of state.usersInDepartments(state.departmentTree(id))) recipients.add(u);
+      else reach(state.peopleInDepartments(state.departmentTree(id)));
     }
-    if (toAll) for (const u of state.org.users) if (u.active) recipients.add(u.userid);
+    if (toAll) reach(state.org.users);
     if (recipients.size > MAX_RECIPIENTS) throw oapiError(41029);
     if (toAll) state.toAllDaily.add(orgApp.appKey, now);
 

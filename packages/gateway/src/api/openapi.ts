@@ -13,7 +13,9 @@ const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.st
 const deliverySchema = z.object({
   channel: z.enum(CHANNELS),
   recipient: z.string(),
-  recipientKind: z.enum(['userid', 'mobile', 'dept', 'all', 'robot', 'chat']),
+  recipientKind: z
+    .enum(['userid', 'mobile', 'dept', 'all', 'robot', 'chat', 'member'])
+    .meta({ description: 'member: one person a department or all-users work notification reached, from DingTalk\'s per-user result' }),
   userid: z.string().optional(),
   destination: z.string(),
   status: z.enum(DELIVERY_STATUSES),

@@ -64,6 +64,16 @@ async function recallMessage(ctx: JobContext, job: JobOf<'recall'> & { payload: 
     await tx.patch(uncertain, { recallError: 'an earlier send lost its answer and its copy may have arrived: that copy cannot be recalled without the task id lost with the answer' }, DELIVERED);
     await tx.move(own, 'recalled', { reason: 'recalled', recallError: null });
     await tx.move(others, 'recalled', { reason: `recalled with notification ${job.notificationId}: they went out in one DingTalk message`, recallError: null });
+    // People of a department send whose rows the tracker added after `targets` was read: DingTalk recalled the
+    // message, so theirs too (the tracker adds none once the department row is recalled).
+    if (p.taskId !== undefined && recalled.size > 0) {
+      const seen = new Set(targets.map((d) => d.id));
+      const late = (await tx.deliveries({ task: { destination: p.app, taskId: String(p.taskId) }, statuses: DELIVERED })).filter((d) => d.recipientKind === 'member' && !seen.has(d.id));
+      await tx.patch(late.filter((d) => d.ambiguous).map((d) => d.id), { recallError: 'an earlier send lost its answer and its copy may have arrived: that copy cannot be recalled without the task id lost with the answer' }, DELIVERED);
+      const sureLate = late.filter((d) => !d.ambiguous);
+      await tx.move(sureLate.filter((d) => d.notificationId === job.notificationId).map((d) => d.id), 'recalled', { reason: 'recalled', recallError: null });
+      await tx.move(sureLate.filter((d) => d.notificationId !== job.notificationId).map((d) => d.id), 'recalled', { reason: `recalled with notification ${job.notificationId}: they went out in one DingTalk message`, recallError: null });
+    }
     for (const [id, why] of result.failed) await tx.patch([id], { recallError: why }, DELIVERED);
     await tx.complete([job.id]);
   });

@@ -1,6 +1,7 @@
 import { DingTalkError } from '@dingpush/dingtalk';
 import { newId } from '../domain/ids.js';
 import { fenceOf, type JobOf, type TrackPayload } from '../domain/jobs.js';
+import { isGroup } from '../domain/members.js';
 import type { DeliveryRow } from '../domain/records.js';
 import { CHANNEL_DESCRIPTORS } from './channels/index.js';
 import { DAY_MS, nextShanghaiMidnight, shanghaiDay } from './day.js';
@@ -53,9 +54,16 @@ export async function runTrack(ctx: JobContext, job: JobOf<'track'>): Promise<vo
 
   await work(rt, fence, async (tx) => {
     const now = tx.now;
+    const members = result.members ?? [];
+    if (members.length) {
+      // Touching the aggregate rows first waits for (and then sees) a recall writing them: people are added only to a
+      // department send that is still delivered, and a recall that follows finds them (dispatch/recall.ts).
+      const live = new Set((await tx.patch([...new Set(members.map((m) => m.of.id))], {}, ['sent', 'unread', 'read'])).map((d) => d.id));
+      await tx.addMembers(members.filter((m) => live.has(m.of.id)));
+    }
     for (const m of result.moves) {
       const rowIds = m.rows.map((d) => d.id);
-      if (m.move === null) await tx.patch(rowIds, { reason: m.reason, ...(m.clearTask ? { taskId: null, processQueryKey: null } : {}) }, ['sent']);
+      if (m.move === null) await tx.patch(rowIds, { reason: m.reason, ...(m.clearTask ? { taskId: null, processQueryKey: null } : {}) }, ['sent', 'unread']);
       else await tx.move(rowIds, m.move, { reason: m.reason });
     }
     if (result.learnt) {
@@ -71,9 +79,11 @@ export async function runTrack(ctx: JobContext, job: JobOf<'track'>): Promise<vo
       next.push(followUp(job, { ...p, deliveryIds: result.unfinished.map((d) => d.id), polls: p.polls + 1 }, now + delay));
     }
     const waiting = new Set(result.unfinished.map((d) => d.id));
-    const unread = (await tx.deliveries({ ids: p.deliveryIds, statuses: ['unread'] })).filter(
-      (d) => !waiting.has(d.id) && (d.recipientKind === 'userid' || d.recipientKind === 'mobile') && sameSend(d, p),
-    );
+    const unreadRows = (await tx.deliveries({ ids: [...p.deliveryIds, ...members.map((m) => m.id)], statuses: ['unread'] })).filter((d) => !waiting.has(d.id) && sameSend(d, p));
+    // People are looked at again for reads (not a member whose copy came from a send whose answer was lost: its task
+    // is not this one), and so is a department or all-users row whose people are, to keep its summary current.
+    const people = unreadRows.filter((d) => d.recipientKind === 'userid' || d.recipientKind === 'mobile' || (d.recipientKind === 'member' && !d.ambiguous));
+    const unread = people.some((d) => d.recipientKind === 'member') ? [...people, ...unreadRows.filter(isGroup)] : people;
     const at = p.sentAt + (rt.config.tracking.readChecksMs[p.readChecks] ?? Number.POSITIVE_INFINITY);
     if (unread.length && at < p.sentAt + DAY_MS) next.push(followUp(job, { ...p, deliveryIds: unread.map((d) => d.id), readChecks: p.readChecks + 1 }, Math.max(at, now)));
     await tx.addJobs(next);

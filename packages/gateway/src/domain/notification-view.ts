@@ -2,6 +2,7 @@ import { type DeliveryStatus, isSettled, type NotificationStatus } from './deliv
 import type { JobRow } from './jobs.js';
 import type { DeliveryRow, EventRow, NotificationRow } from './records.js';
 import { adviceOfReason } from './dingtalk-reason.js';
+import { countedRows } from './members.js';
 
 /** GET /v1/notifications/:id — the same JSON is the `notification` of every event and callback. */
 export interface NotificationView {
@@ -72,7 +73,7 @@ export function deliveryView(d: DeliveryRow): DeliveryView {
     channel: d.channel,
     recipient: d.recipient,
     recipientKind: d.recipientKind,
-    ...(d.userid && d.userid !== d.recipient ? { userid: d.userid } : {}),
+    ...(d.userid && (d.userid !== d.recipient || d.recipientKind === 'member') ? { userid: d.userid } : {}),
     destination: d.destination,
     status: d.status,
     ...(d.reason ? { reason: d.reason } : {}),
@@ -109,7 +110,7 @@ export interface ViewExtras {
 
 export function notificationView(n: NotificationRow, deliveries: DeliveryRow[], extras: ViewExtras = {}): NotificationView {
   const counts: Record<string, number> = {};
-  for (const d of deliveries) counts[d.status] = (counts[d.status] ?? 0) + 1;
+  for (const d of countedRows(deliveries)) counts[d.status] = (counts[d.status] ?? 0) + 1;
   const dead = extras.deadJobs ?? [];
   return {
     id: n.id,

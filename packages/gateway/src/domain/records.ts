@@ -2,7 +2,8 @@ import type { Channel, DeliveryStatus, NotificationStatus } from './delivery-sta
 
 /** What the gateway stores about a notification and each of its recipients. */
 
-export type RecipientKind = 'userid' | 'mobile' | 'dept' | 'all' | 'robot' | 'chat';
+/** member: one person a department or all-users send reached (domain/members.ts), learnt from DingTalk's result. */
+export type RecipientKind = 'userid' | 'mobile' | 'dept' | 'all' | 'robot' | 'chat' | 'member';
 
 export interface NewNotification {
   id: string;

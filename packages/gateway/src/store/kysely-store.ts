@@ -8,6 +8,7 @@ import {
   TRACKED_CHANNELS,
 } from '../domain/delivery-states.js';
 import { newId } from '../domain/ids.js';
+import type { NewMember } from '../domain/members.js';
 import { type Fence, type GatedDestination, JOB_KINDS, type JobRow, type NewJob } from '../domain/jobs.js';
 import { notificationView } from '../domain/notification-view.js';
 import type { AttemptRecord, DeliveryFields, DeliveryRow, EventRow, NotificationRow } from '../domain/records.js';
@@ -741,6 +742,45 @@ class KyselyTx implements Tx {
     this.log(cancelled, m.to, reason);
     for (const d of cancelled) this.touched.add(d.notificationId);
     return cancelled;
+  }
+
+  async addMembers(members: NewMember[]): Promise<DeliveryRow[]> {
+    const out: DeliveryRow[] = [];
+    for (const part of chunks(uniqueById(members))) {
+      const rows = await this.trx
+        .insertInto('deliveries')
+        .values(
+          part.map(({ id, userid, of, ambiguous }) => ({
+            id,
+            notificationId: of.notificationId,
+            channel: of.channel,
+            destination: of.destination,
+            recipient: userid,
+            recipientKind: 'member',
+            userid,
+            jobId: of.jobId,
+            status: 'sent',
+            reason: null,
+            attempts: of.attempts,
+            taskId: of.taskId,
+            processQueryKey: of.processQueryKey,
+            ambiguous: ambiguous ? 1 : 0,
+            lostAnswerAt: null,
+            updatedAt: this.now,
+            recallError: null,
+            digestId: of.digestId,
+            part: of.part ?? null,
+            parts: of.parts ?? null,
+          })),
+        )
+        .onConflict((oc) => oc.column('id').doNothing())
+        .returningAll()
+        .execute();
+      out.push(...rows.map(toDelivery));
+    }
+    this.log(out, 'sent', 'reached by a department or all-users send (DingTalk named them in its result)');
+    for (const d of out) this.touched.add(d.notificationId);
+    return out.sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
   async patch(ids: string[], fields: DeliveryFields, onlyIn: readonly string[]): Promise<DeliveryRow[]> {

@@ -1,4 +1,5 @@
 import type { DeliveryStatus, MoveName, NotificationStatus } from '../domain/delivery-states.js';
+import type { NewMember } from '../domain/members.js';
 import type { Fence, GatedDestination, JobKind, JobRow, JobState, NewJob } from '../domain/jobs.js';
 import type { AttemptRecord, DeliveryFields, DeliveryRow, EventRow, NewDelivery, NewNotification, NotificationRow } from '../domain/records.js';
 
@@ -122,6 +123,12 @@ export interface Tx {
    * the rows it actually changed (a row another writer already moved elsewhere is left alone).
    */
   move(ids: string[], move: MoveName, fields?: DeliveryFields): Promise<DeliveryRow[]>;
+  /**
+   * Inserts the rows of people a department or all-users send reached (domain/members.ts), in `sent` (its send
+   * carried them), with the aggregate row's send facts; an id that exists already is left as it is. Answers the rows
+   * inserted. Their outcome is then written by `move`, like any other delivery's.
+   */
+  addMembers(members: NewMember[]): Promise<DeliveryRow[]>;
   /** Sets fields without a status change, on rows still in one of `onlyIn`. */
   patch(ids: string[], fields: DeliveryFields, onlyIn: readonly DeliveryStatus[]): Promise<DeliveryRow[]>;
   /** Records that a recall was asked for; false when it already was. */

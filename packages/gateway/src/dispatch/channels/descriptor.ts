@@ -1,5 +1,6 @@
 import type { Channel, MoveName } from '../../domain/delivery-states.js';
 import type { RecallMessagePayload, TrackPayload } from '../../domain/jobs.js';
+import type { NewMember } from '../../domain/members.js';
 import type { DeliveryRow } from '../../domain/records.js';
 import type { Tx } from '../../store/types.js';
 import type { Reservation } from '../pacer.js';
@@ -94,6 +95,11 @@ export interface TrackResult {
   unfinished: DeliveryRow[];
   /** Counters learnt from the result (how many people a department send reached), kept for a week. */
   learnt?: Map<string, number>;
+  /**
+   * People a department or all-users send reached who have no row yet: inserted (in `sent`) before `moves` are
+   * written, and only while their aggregate row is still delivered (a recall that got there first wins).
+   */
+  members?: NewMember[];
 }
 
 export interface RecallDescriptor {

@@ -1,9 +1,12 @@
 import { BATCH_LIMIT } from '../../domain/channel-limits.js';
 import { DingTalkError, LIMITS, type SendResult } from '@dingpush/dingtalk';
+import { isGroup, memberId, type NewMember } from '../../domain/members.js';
+import type { TrackPayload } from '../../domain/jobs.js';
 import type { DeliveryRow } from '../../domain/records.js';
 import { DAY_MS, nextShanghaiMidnight, shanghaiDay } from '../day.js';
 import { describe } from '../describe.js';
 import { work } from '../unit-of-work.js';
+import type { Runtime } from '../runtime.js';
 import type { ChannelDescriptor, TrackResult } from './descriptor.js';
 
 const SEND_API = '/topapi/message/corpconversation/asyncsend_v2';
@@ -22,6 +25,7 @@ const FILTER_REASONS: Record<string, string> = {
 /** How many people a send to a department (or to all users) reached last time. */
 const reachKey = (appKey: string, group: string) => `reach|${appKey}|${group}`;
 
+/** The people a batch names itself (member rows are outcomes of a department send, never sent on their own). */
 const people = (rows: DeliveryRow[]) => rows.filter((d) => d.userid !== null && (d.recipientKind === 'userid' || d.recipientKind === 'mobile'));
 
 /** Work notifications (工作通知): asyncsend_v2, ≤100 userids and ≤20 departments a call, tracked by getsendresult. */
@@ -45,7 +49,7 @@ export const workNotice: ChannelDescriptor = {
         depts.add(d.recipient);
         return true;
       }
-      if (d.userid === null) return false;
+      if (d.userid === null || d.recipientKind === 'member') return false;
       if (userids.size >= LIMITS.workNoticeUserIds && !userids.has(d.userid)) return false;
       userids.add(d.userid);
       return true;
@@ -108,9 +112,9 @@ export const workNotice: ChannelDescriptor = {
       const app = rt.apps.get(p.app)!.client;
       const out: TrackResult = { moves: [], heldBack: [], unfinished: [] };
       const now = rt.now();
-      // With only people, one getsendresult says everything (a recipient in no list is not done yet); departments and
-      // all-users need the progress first, since their members are not known here.
-      if (deliveries.some((d) => d.recipientKind === 'dept' || d.recipientKind === 'all')) {
+      // With only people, one getsendresult says everything (a recipient in no list is not done yet); a department or
+      // all-users send not looked at yet needs the progress first, since who it reaches is not known here.
+      if (deliveries.some((d) => isGroup(d) && d.status === 'sent')) {
         const progress = await app.getSendProgress(p.taskId!);
         if (progress.status !== 2) return { ...out, unfinished: deliveries };
       }
@@ -131,7 +135,7 @@ export const workNotice: ChannelDescriptor = {
         g.rows.push(d);
         groups.set(key, g);
       };
-      const groupRows = deliveries.filter((d) => d.recipientKind === 'dept' || d.recipientKind === 'all');
+      const groupRows = deliveries.filter(isGroup);
       if (groupRows.length === 1 && groupRows.length === deliveries.length) {
         const reached = result.readUserIds.length + result.unreadUserIds.length + result.forbiddenUserIds.length + result.failedUserIds.length;
         out.learnt = new Map([[reachKey(rt.apps.get(p.app)!.appKey, groupRows[0]!.recipient), reached]]);
@@ -140,12 +144,15 @@ export const workNotice: ChannelDescriptor = {
       const read = new Set(result.readUserIds);
       const unread = new Set(result.unreadUserIds);
       for (const d of deliveries) {
-        if (d.recipientKind === 'dept' || d.recipientKind === 'all') {
+        if (d.recipientKind === 'member') continue; // below, with the people DingTalk named
+        if (isGroup(d)) {
           if (d.recipientKind === 'dept' && result.invalidDeptIds.includes(Number(d.recipient))) add('invalid-dept', { move: 'invalidAtDingTalk', reason: 'no such department' }, d);
           else {
             const allRead = result.unreadUserIds.length === 0 && result.readUserIds.length > 0;
             const summary = `delivered: ${result.readUserIds.length} read, ${result.unreadUserIds.length} unread, ${result.forbiddenUserIds.length} filtered, ${result.invalidUserIds.length} invalid`;
-            add(`summary-${allRead}`, { move: allRead ? 'read' : 'unread', reason: summary }, d);
+            // Looked at again for its people's reads: the summary is brought up to date even while some are unread.
+            if (!allRead && d.status === 'unread') add(`summary-${summary}`, { move: null, reason: summary }, d);
+            else add(`summary-${allRead}`, { move: allRead ? 'read' : 'unread', reason: summary }, d);
           }
           continue;
         }
@@ -164,6 +171,21 @@ export const workNotice: ChannelDescriptor = {
           else if (code === '143103' || code === '143104') out.heldBack.push({ rows: [d], at: now + 60_000, reason: `${FILTER_REASONS[code]}; sending again in a minute` });
           else add(`throttled-${code}`, { move: 'filtered', reason: FILTER_REASONS[code] ?? `DingTalk filtered it (${code || 'no code'})` }, d);
         } else out.unfinished.push(d);
+      }
+      const members = await membersOf(rt, p, deliveries, result);
+      out.members = members.fresh;
+      for (const m of members.rows) {
+        const u = m.userid!;
+        const code = forbidden.get(u);
+        if (read.has(u)) add('read', { move: 'read', reason: null }, m);
+        else if (unread.has(u)) add('unread', { move: 'unread', reason: null }, m);
+        else if (m.status === 'unread') continue;
+        else if (result.invalidUserIds.includes(u)) add('invalid', { move: 'invalidAtDingTalk', reason: 'not an active user of this organisation' }, m);
+        else if (result.failedUserIds.includes(u)) add('failed', { move: 'undeliverable', reason: 'DingTalk could not deliver it (failed_user_id_list)' }, m);
+        else if (code === '143106' && m.ambiguous)
+          add('member-lost-answer', { move: 'unread', reason: 'delivered by an earlier attempt whose answer was lost (DingTalk\'s duplicate filter proves it); its read status cannot be known' }, m);
+        // A department's send is not repeated for one person: whoever DingTalk held back stays throttled, with its code.
+        else add(`member-throttled-${code}`, { move: 'filtered', reason: `${FILTER_REASONS[code ?? ''] ?? `DingTalk filtered it (${code || 'no code'})`}; a department or all-users send is not repeated for one person` }, m);
       }
       out.moves.push(...groups.values());
       if (out.unfinished.length && now - p.sentAt > DAY_MS) {
@@ -192,3 +214,43 @@ export const workNotice: ChannelDescriptor = {
     },
   },
 };
+
+const DELIVERED = new Set(['sent', 'unread', 'read']);
+
+/**
+ * The people of a department or all-users send that DingTalk named in its result (every list: read, unread,
+ * invalid, filtered, failed), as member rows of the notification: those still waiting for an outcome (`sent`, or
+ * `unread` for a later read), and those to insert. Someone the notification names itself (a userid or mobile row)
+ * is tracked by that row and gets none. When one message carried several notifications' departments (merged
+ * sends), DingTalk's lists cannot tell whose member is whose: those departments keep only their summary.
+ */
+async function membersOf(rt: Runtime, p: TrackPayload, deliveries: DeliveryRow[], result: SendResult): Promise<{ rows: DeliveryRow[]; fresh: NewMember[] }> {
+  const none = { rows: [], fresh: [] };
+  const owners = new Set(deliveries.filter((d) => isGroup(d) || d.recipientKind === 'member').map((d) => d.notificationId));
+  if (owners.size !== 1) return none;
+  const task = String(p.taskId);
+  const rows = (await rt.store.deliveries({ notificationId: [...owners][0]! })).filter((d) => d.channel === p.channel && d.destination === p.app);
+  const aggregate = rows.find((d) => isGroup(d) && d.taskId === task && DELIVERED.has(d.status));
+  const base = aggregate ?? rows.find((d) => d.recipientKind === 'member' && d.taskId === task);
+  if (!base) return none;
+  const explicit = new Set(rows.filter((d) => (d.recipientKind === 'userid' || d.recipientKind === 'mobile') && d.userid !== null && (d.part ?? 0) === (base.part ?? 0)).map((d) => d.userid!));
+  const existing = new Map(rows.filter((d) => d.recipientKind === 'member').map((d) => [d.id, d]));
+  const forbidden = new Map(result.forbidden.map((f) => [f.userid, f.code]));
+  const named = new Set([...result.readUserIds, ...result.unreadUserIds, ...result.invalidUserIds, ...result.failedUserIds, ...result.forbiddenUserIds, ...forbidden.keys()]);
+  const out: { rows: DeliveryRow[]; fresh: NewMember[] } = { rows: [], fresh: [] };
+  for (const userid of named) {
+    if (explicit.has(userid)) continue;
+    const id = memberId(base, userid);
+    const row = existing.get(id);
+    if (row) {
+      // Another task of the notification (more than 20 departments) reached this person first: that row is theirs.
+      if (row.taskId === task && (row.status === 'sent' || row.status === 'unread')) out.rows.push(row);
+      continue;
+    }
+    if (!aggregate) continue;
+    const ambiguous = aggregate.ambiguous && forbidden.get(userid) === '143106';
+    out.fresh.push({ id, userid, of: aggregate, ambiguous });
+    out.rows.push({ ...aggregate, id, recipient: userid, recipientKind: 'member', userid, status: 'sent', reason: null, ambiguous, lostAnswerAt: null, recallError: null });
+  }
+  return out;
+}
