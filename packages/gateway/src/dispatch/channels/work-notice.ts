@@ -221,14 +221,18 @@ const DELIVERED = new Set(['sent', 'unread', 'read']);
  * The people of a department or all-users send that DingTalk named in its result (every list: read, unread,
  * invalid, filtered, failed), as member rows of the notification: those still waiting for an outcome (`sent`, or
  * `unread` for a later read), and those to insert. Someone the notification names itself (a userid or mobile row)
- * is tracked by that row and gets none. When one message carried several notifications' departments (merged
- * sends), DingTalk's lists cannot tell whose member is whose: those departments keep only their summary.
+ * is tracked by that row and gets none. When one message carried several notifications (merged sends: another
+ * notification's department, or its people, whom DingTalk's lists name alongside the department's), the lists cannot
+ * tell whose person is whose: the departments keep only their summary. That is judged on every row the message
+ * carried, not on the rows this poll looks at (a read re-check sees only the unread ones).
  */
 async function membersOf(rt: Runtime, p: TrackPayload, deliveries: DeliveryRow[], result: SendResult): Promise<{ rows: DeliveryRow[]; fresh: NewMember[] }> {
   const none = { rows: [], fresh: [] };
-  const owners = new Set(deliveries.filter((d) => isGroup(d) || d.recipientKind === 'member').map((d) => d.notificationId));
-  if (owners.size !== 1) return none;
+  if (!deliveries.some((d) => isGroup(d) || d.recipientKind === 'member')) return none;
   const task = String(p.taskId);
+  const carried = (await rt.store.deliveries({ task: { destination: p.app, taskId: task } })).filter((d) => d.channel === p.channel);
+  const owners = new Set(carried.map((d) => d.notificationId));
+  if (owners.size !== 1) return none;
   const rows = (await rt.store.deliveries({ notificationId: [...owners][0]! })).filter((d) => d.channel === p.channel && d.destination === p.app);
   const aggregate = rows.find((d) => isGroup(d) && d.taskId === task && DELIVERED.has(d.status));
   const base = aggregate ?? rows.find((d) => d.recipientKind === 'member' && d.taskId === task);
