@@ -1,4 +1,5 @@
 import type { JobOf } from '../domain/jobs.js';
+import { countedRows } from '../domain/members.js';
 import type { DeliveryRow, NotificationRow } from '../domain/records.js';
 import type { Store } from '../store/types.js';
 
@@ -79,7 +80,8 @@ async function summarise(store: Store, notificationId: string, state: Awaited<Re
   const result: RecallResult = { recalled: 0, pending: [], notRecalled: [], alsoRecalled: await recalledAlongside(store, notificationId, deliveries) };
   const planning = pendingJobs.some((j) => j.payload.step === 'plan');
   const covered = new Set(pendingJobs.flatMap((j) => (j.payload.step === 'message' ? j.payload.deliveryIds : [])));
-  for (const d of deliveries) {
+  // One per recipient, as `counts` has it: a department row whose people have rows of their own is represented by them.
+  for (const d of countedRows(deliveries)) {
     const who = { recipient: d.recipient, channel: d.channel };
     if (d.status === 'recalled') result.recalled++;
     else if (d.status === 'sending') result.pending.push({ ...who, reason: 'being sent right now; recalled as soon as DingTalk answers' });
