@@ -51,7 +51,10 @@ const stateView = (s: DirectorySyncState | undefined) =>
 /** POST /v1/directory/sync and GET /v1/directory/users (shared/design.md "Drop-in endpoints, targets, media and directory"). */
 export async function directoryRoutes(app: FastifyInstance, rt: Runtime, keys: ApiKeys): Promise<void> {
   const authenticate = async (req: FastifyRequest) => {
-    req.sender = keys.authenticate(req.headers.authorization);
+    req.sender = keys.authenticate(req.headers.authorization, 'send');
+  };
+  const reading = async (req: FastifyRequest) => {
+    req.sender = keys.authenticate(req.headers.authorization, 'read');
   };
 
   app.post(
@@ -90,7 +93,7 @@ export async function directoryRoutes(app: FastifyInstance, rt: Runtime, keys: A
   app.get(
     '/v1/directory/users',
     {
-      onRequest: authenticate,
+      onRequest: reading,
       schema: {
         summary: "An app's org directory: filter by mobile or userid, or page through it",
         querystring: jsonSchema(directoryQuerySchema),

@@ -8,6 +8,7 @@ import * as m0006 from './0006-directory.js';
 import * as m0007 from './0007-media.js';
 import * as m0008 from './0008-events-bus.js';
 import * as m0009 from './0009-claim-ranges.js';
+import * as m0011 from './0011-dashboard.js';
 
 /**
  * Every migration, by name. The migrator records what ran in `kysely_migration` and runs what has not, in name order;
@@ -25,6 +26,7 @@ export const migrations: MigrationProvider = {
       '0007-media': m0007,
       '0008-events-bus': m0008,
       '0009-claim-ranges': m0009,
+      '0011-dashboard': m0011,
     };
   },
 };
