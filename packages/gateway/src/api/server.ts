@@ -20,6 +20,7 @@ import { pushRoute } from './push.js';
 import { robotSendRoute } from './robot-send.js';
 import { schemas } from './openapi.js';
 import { templatePreviewRoute } from './templates.js';
+import { uiRoutes } from './ui.js';
 
 /** The owner filter of a caller's lists (none: it sees every owner's). */
 const owner = (c: Caller) => {
@@ -37,7 +38,6 @@ export interface ServerOptions {
   keys: ApiKeys;
   /** A route that authenticates and answers without storing, for the ingest benchmark's baseline. */
   noopEndpoint?: boolean;
-  dashboardHtml?: string;
   /** How long a recall waits for DingTalk before answering with what is still pending. */
   recallWaitMs?: number;
   /** The configured templates (one instance, shared with the queue consumer). */
@@ -258,7 +258,7 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Api
     reply.type(rt.metrics.registry.contentType).send(await rt.metrics.registry.metrics()),
   );
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(opts.dashboardHtml ?? DASHBOARD_PLACEHOLDER));
+  await uiRoutes(app);
   return Object.assign(app, {
     closing: () => {
       closing = true;
@@ -275,8 +275,3 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Api
     },
   }) as unknown as ApiServer;
 }
-
-const DASHBOARD_PLACEHOLDER = `<!doctype html><meta charset="utf-8"><title>dingpush</title>
-<body style="font-family:sans-serif;max-width:40em;margin:3em auto">
-<h1>dingpush</h1><p>The gateway is running. The dashboard will live here; until then use the
-<a href="/openapi.json">HTTP API</a>, <code>npx dingpush status ID</code>, or <a href="/metrics">/metrics</a>.</p></body>`;
