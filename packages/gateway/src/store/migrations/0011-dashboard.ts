@@ -20,7 +20,7 @@ export async function up(db: Kysely<Rows>): Promise<void> {
   await db.schema.createIndex('notifications_owner_id').on('notifications').columns(['api_key', 'id']).execute();
   await db.schema.createIndex('notifications_status_id').on('notifications').columns(['status', 'id']).execute();
   await db.schema.createIndex('notifications_target_id').on('notifications').columns(['target', 'id']).execute();
-  await db.schema.createIndex('deliveries_destination').on('deliveries').columns(['destination', 'channel', 'notification_id']).execute();
+  await db.schema.createIndex('deliveries_destination').on('deliveries').columns(['destination', 'notification_id']).execute();
   await db.schema.createIndex('deliveries_recipient').on('deliveries').columns(['recipient', 'notification_id']).execute();
   await db.schema.createIndex('delivery_log_at').on('delivery_log').columns(['at']).execute();
   await db.schema.createIndex('attempts_at').on('attempts').columns(['at']).execute();
