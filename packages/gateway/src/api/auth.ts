@@ -12,7 +12,12 @@ export interface Caller {
    * No key name grants this (a configured key named "sandbox" is an ordinary key).
    */
   sandbox: boolean;
+  /** send: sends and acts on what it sent; read: reads everything, acts on nothing (apiKeys[].scope). */
+  scope: 'send' | 'read';
 }
+
+/** What a request does: reading answers what is stored; sending also covers recall, retry, resend, uploads, syncs. */
+export type Access = 'read' | 'send';
 
 /** Bearer API keys, compared in constant time. In sandbox mode a request without a key acts as the sandbox. */
 export class ApiKeys {
@@ -21,13 +26,13 @@ export class ApiKeys {
     private readonly sandboxMode: boolean,
   ) {}
 
-  authenticate(header: string | undefined): Caller {
+  authenticate(header: string | undefined, access: Access = 'send'): Caller {
     const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
     if (!match) {
-      if (this.sandboxMode && !header) return { name: 'sandbox', sandbox: true };
+      if (this.sandboxMode && !header) return { name: 'sandbox', sandbox: true, scope: 'send' };
       throw new RequestError(401, 'unauthorized', undefined, 'missing API key: send "Authorization: Bearer <key>"');
     }
-    return this.byKey(match[1]!);
+    return permitted(this.byKey(match[1]!), access);
   }
 
   /**
@@ -38,9 +43,9 @@ export class ApiKeys {
     const basic = /^Basic\s+(\S+)$/i.exec(header ?? '');
     if (basic) {
       const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
-      return this.byKey(decoded.slice(decoded.indexOf(':') + 1));
+      return permitted(this.byKey(decoded.slice(decoded.indexOf(':') + 1)), 'send');
     }
-    if (!header && queryKey) return this.byKey(queryKey);
+    if (!header && queryKey) return permitted(this.byKey(queryKey), 'send');
     try {
       return this.authenticate(header);
     } catch (err) {
@@ -53,13 +58,25 @@ export class ApiKeys {
     const given = Buffer.from(key);
     for (const k of this.keys) {
       const expected = Buffer.from(k.key);
-      if (expected.length === given.length && timingSafeEqual(expected, given)) return { name: k.name, limits: k, sandbox: false };
+      if (expected.length === given.length && timingSafeEqual(expected, given)) return { name: k.name, limits: k, sandbox: false, scope: k.scope ?? 'send' };
     }
     throw new RequestError(401, 'unauthorized', undefined, 'invalid API key');
   }
 
   /** Whether the caller may see and act on what `owner` sent. */
   static owns(caller: Caller, owner: string): boolean {
-    return caller.sandbox || caller.name === owner;
+    return caller.sandbox || caller.scope === 'read' || caller.name === owner;
   }
+
+  /** The owner a caller's lists are limited to; undefined: it sees every owner's (sandbox, or a read key). */
+  static ownerOf(caller: Caller): string | undefined {
+    return caller.sandbox || caller.scope === 'read' ? undefined : caller.name;
+  }
+}
+
+/** A read key is refused anything but reading, with a 403 that names its scope. */
+function permitted(caller: Caller, access: Access): Caller {
+  if (access === 'send' && caller.scope === 'read')
+    throw new RequestError(403, 'forbidden', 'scope', `API key "${caller.name}" has scope read: it may read, never send, recall, retry or resend`);
+  return caller;
 }

@@ -51,7 +51,12 @@ const stateView = (s: DirectorySyncState | undefined) =>
 /** POST /v1/directory/sync and GET /v1/directory/users (shared/design.md "Drop-in endpoints, targets, media and directory"). */
 export async function directoryRoutes(app: FastifyInstance, rt: Runtime, keys: ApiKeys): Promise<void> {
   const authenticate = async (req: FastifyRequest) => {
-    req.sender = keys.authenticate(req.headers.authorization);
+    req.sender = keys.authenticate(req.headers.authorization, 'send');
+    refuseDropInKey(req.sender.limits);
+  };
+  // A read-only key may look, never change; a key limited to drop-in targets may do neither here.
+  const reading = async (req: FastifyRequest) => {
+    req.sender = keys.authenticate(req.headers.authorization, 'read');
     refuseDropInKey(req.sender.limits);
   };
 
@@ -91,7 +96,7 @@ export async function directoryRoutes(app: FastifyInstance, rt: Runtime, keys: A
   app.get(
     '/v1/directory/users',
     {
-      onRequest: authenticate,
+      onRequest: reading,
       schema: {
         summary: "An app's org directory: filter by mobile or userid, or page through it",
         querystring: jsonSchema(directoryQuerySchema),

@@ -24,7 +24,12 @@ export async function mediaRoutes(app: FastifyInstance, rt: Runtime, keys: ApiKe
   // Only this route's files count against DingTalk's largest file; other bodies keep server.bodyLimitBytes.
   await app.register(multipart, { limits: { fileSize: MEDIA_MAX_BYTES, files: 1, fields: 4, parts: 6 } });
   const authenticate = async (req: FastifyRequest) => {
-    req.sender = keys.authenticate(req.headers.authorization);
+    req.sender = keys.authenticate(req.headers.authorization, 'send');
+    refuseDropInKey(req.sender.limits);
+  };
+  // A read-only key may look, never change; a key limited to drop-in targets may do neither here.
+  const reading = async (req: FastifyRequest) => {
+    req.sender = keys.authenticate(req.headers.authorization, 'read');
     refuseDropInKey(req.sender.limits);
   };
 
@@ -66,7 +71,7 @@ export async function mediaRoutes(app: FastifyInstance, rt: Runtime, keys: ApiKe
     },
   );
 
-  app.get('/v1/media/:id', { onRequest: authenticate, schema: { summary: 'A stored media file, described', response: { 200: schemas.media, 403: schemas.error, 404: schemas.error } } }, async (req) => {
+  app.get('/v1/media/:id', { onRequest: reading, schema: { summary: 'A stored media file, described', response: { 200: schemas.media, 403: schemas.error, 404: schemas.error } } }, async (req) => {
     const { id } = req.params as { id: string };
     const [info] = await guardStore(() => rt.store.mediaInfo([id]));
     if (!info) throw new RequestError(404, 'not_found', 'id', `no media ${id}`);

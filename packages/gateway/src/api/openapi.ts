@@ -48,6 +48,9 @@ const notificationSchema = z.object({
   sendAt: z.string(),
   recalledAt: z.string().optional(),
   app: z.string().nullable(),
+  title: z.string().meta({ description: 'Its title, else the start of its content' }),
+  target: z.string().optional().meta({ description: 'The drop-in target it came in by' }),
+  resendOf: z.string().optional().meta({ description: 'The notification whose failed recipients this one sends again' }),
   idempotencyKey: z.string().optional(),
   callback: z
     .object({
@@ -81,6 +84,24 @@ const directorySyncState = z
     running: z.boolean(),
   })
   .nullable();
+const listItemSchema = notificationSchema.extend({
+  key: z.string().meta({ description: "The sending API key's name" }),
+  destinations: z.array(z.string()).meta({ description: 'channel:destination of its deliveries' }),
+});
+const windowUse = z.object({ used: z.number(), limit: z.number(), windowMs: z.number() });
+const queueSchema = z.object({ depth: z.number().int(), oldestAgeMs: z.number() });
+const lastErrorSchema = z
+  .object({
+    at: z.string(),
+    code: z.string(),
+    message: z.string(),
+    meaning: z.string(),
+    whatToDo: z.object({ en: z.string(), zh: z.string() }),
+    outcome: z.string(),
+  })
+  .nullable();
+const health = { blockedUntil: z.string().nullable(), lastSuccessAt: z.string().nullable(), lastError: lastErrorSchema };
+const statFields = { accepted: z.number(), sent: z.number(), read: z.number(), unread: z.number(), throttled: z.number(), failed: z.number(), invalid: z.number(), recalled: z.number() };
 const recipientNote = z.object({ recipient: z.string(), channel: z.string(), reason: z.string() });
 
 export const schemas = {
@@ -93,7 +114,74 @@ export const schemas = {
   accepted: jsonSchema(z.object({ id: z.string(), status: z.string() }), 'output'),
   error: jsonSchema(errorSchema, 'output'),
   notification: jsonSchema(notificationSchema, 'output'),
-  list: jsonSchema(z.object({ items: z.array(notificationSchema), nextCursor: z.string().nullable() }), 'output'),
+  list: jsonSchema(z.object({ items: z.array(listItemSchema), nextCursor: z.string().nullable() }), 'output'),
+  me: jsonSchema(
+    z.object({
+      name: z.string(),
+      scope: z.enum(['send', 'read']),
+      sandbox: z.boolean(),
+      sees: z.enum(['all', 'own']).meta({ description: "all: every owner's notifications (a read key, sandbox mode); own: those sent with this key" }),
+      may: z.object({ read: z.boolean(), send: z.boolean(), recall: z.boolean(), retry: z.boolean(), resend: z.boolean() }),
+      apps: z.array(z.string()).optional(),
+      robots: z.array(z.string()).optional(),
+      targets: z.array(z.string()).optional(),
+    }),
+    'output',
+  ),
+  keys: jsonSchema(
+    z.object({
+      items: z.array(
+        z.object({ name: z.string(), scope: z.enum(['send', 'read']), apps: z.array(z.string()).optional(), robots: z.array(z.string()).optional(), targets: z.array(z.string()).optional() }),
+      ),
+    }),
+    'output',
+  ),
+  stats: jsonSchema(
+    z.object({
+      window: z.enum(['hour', 'day']),
+      bucketMs: z.number().int(),
+      buckets: z.array(z.object({ at: z.string(), ...statFields })),
+      totals: z.object(statFields),
+    }),
+    'output',
+  ),
+  destinations: jsonSchema(
+    z.object({
+      robots: z.array(z.object({ name: z.string(), queue: queueSchema, quota: windowUse, ...health })),
+      apps: z.array(
+        z.object({
+          name: z.string(),
+          channels: z.record(z.string(), queueSchema),
+          quota: z.object({ calls: z.array(windowUse.extend({ api: z.string() })), recipients: windowUse }),
+          ...health,
+          nearDailyCap: z.array(z.object({ userid: z.string(), sent: z.number(), cap: z.number() })),
+        }),
+      ),
+    }),
+    'output',
+  ),
+  timeline: jsonSchema(
+    z.object({
+      id: z.string(),
+      key: z.string(),
+      createdAt: z.string(),
+      resendOf: z.string().optional(),
+      target: z.string().optional(),
+      request: z.record(z.string(), z.unknown()),
+      recipients: z.array(
+        deliverySchema.extend({
+          unreadAt: z.string().optional(),
+          readAt: z.string().optional(),
+          moves: z.array(z.object({ at: z.string(), status: z.string(), reason: z.string().optional() })),
+          calls: z.array(
+            z.object({ at: z.string(), outcome: z.string(), code: z.string().optional(), meaning: z.string().optional(), message: z.string().optional(), durationMs: z.number() }),
+          ),
+        }),
+      ),
+    }),
+    'output',
+  ),
+  resent: jsonSchema(z.object({ id: z.string(), status: z.string(), resendOf: z.string(), recipients: z.number().int() }), 'output'),
   recall: jsonSchema(
     z.object({ id: z.string(), recalled: z.number(), pending: z.array(recipientNote), notRecalled: z.array(recipientNote), alsoRecalled: z.array(z.string()) }),
     'output',

@@ -1,17 +1,15 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import { NOTIFICATION_STATUSES } from '../domain/delivery-states.js';
 import { notificationView } from '../domain/notification-view.js';
-import type { DeliveryRow, NotificationRow } from '../domain/records.js';
+import type { NotificationRow } from '../domain/records.js';
 import type { Runtime } from '../dispatch/runtime.js';
 import { invalid, RequestError } from '../notifications/errors.js';
 import { acceptNotification } from '../notifications/accept.js';
 import { recallNotification } from '../notifications/recall.js';
-import { firstIssue } from '../notifications/request.js';
 import { notificationRequestOf } from '../notifications/submission.js';
 import { redeliverCallbacks, retryDeadLetters } from '../notifications/retry.js';
 import { ApiKeys, type Caller } from './auth.js';
+import { dashboardRoutes } from './dashboard.js';
 import { Templates } from '../templates/engine.js';
 import { alertsRoute } from './alerts.js';
 import { directoryRoutes } from './directory.js';
@@ -22,15 +20,13 @@ import { pushRoute } from './push.js';
 import { robotSendRoute } from './robot-send.js';
 import { schemas } from './openapi.js';
 import { templatePreviewRoute } from './templates.js';
+import { uiRoutes } from './ui.js';
 
-const listQuerySchema = z
-  .object({
-    status: z.enum(NOTIFICATION_STATUSES).optional(),
-    since: z.iso.datetime({ offset: true }).optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(50),
-    cursor: z.string().min(1).optional(),
-  })
-  .strict();
+/** The owner filter of a caller's lists (none: it sees every owner's). */
+const owner = (c: Caller) => {
+  const name = ApiKeys.ownerOf(c);
+  return name === undefined ? {} : { apiKey: name };
+};
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -42,7 +38,6 @@ export interface ServerOptions {
   keys: ApiKeys;
   /** A route that authenticates and answers without storing, for the ingest benchmark's baseline. */
   noopEndpoint?: boolean;
-  dashboardHtml?: string;
   /** How long a recall waits for DingTalk before answering with what is still pending. */
   recallWaitMs?: number;
   /** The configured templates (one instance, shared with the queue consumer). */
@@ -107,7 +102,10 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Api
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } }));
 
   const authenticate = async (req: FastifyRequest) => {
-    req.sender = opts.keys.authenticate(req.headers.authorization);
+    req.sender = opts.keys.authenticate(req.headers.authorization, 'send');
+  };
+  const reading = async (req: FastifyRequest) => {
+    req.sender = opts.keys.authenticate(req.headers.authorization, 'read');
   };
 
   app.post(
@@ -162,38 +160,8 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Api
 
   app.get(
     '/v1/notifications/:id',
-    { onRequest: authenticate, schema: { summary: 'A notification with one row per recipient', response: { 200: schemas.notification, 404: schemas.error } } },
+    { onRequest: reading, schema: { summary: 'A notification with one row per recipient', response: { 200: schemas.notification, 404: schemas.error } } },
     async (req) => guardStore(async () => fullView(await owned(req))),
-  );
-
-  app.get(
-    '/v1/notifications',
-    {
-      onRequest: authenticate,
-      schema: { summary: 'List notifications, newest first', querystring: jsonQuery(), response: { 200: schemas.list, 400: schemas.error } },
-    },
-    async (req) => {
-      const parsed = listQuerySchema.safeParse(req.query);
-      if (!parsed.success) {
-        const { path, message } = firstIssue(parsed.error, req.query);
-        throw invalid(path, message);
-      }
-      const q = parsed.data;
-      return guardStore(async () => {
-        const rows = await rt.store.listNotifications({
-          ...(req.sender!.sandbox ? {} : { apiKey: req.sender!.name }),
-          ...(q.status ? { status: q.status } : {}),
-          ...(q.since ? { since: Date.parse(q.since) } : {}),
-          ...(q.cursor ? { cursor: q.cursor } : {}),
-          limit: q.limit,
-        });
-        const byNotification = new Map<string, DeliveryRow[]>();
-        for (const d of await rt.store.deliveriesOfNotifications(rows.map((n) => n.id)))
-          byNotification.set(d.notificationId, [...(byNotification.get(d.notificationId) ?? []), d]);
-        const items = rows.map((n) => notificationView(n, byNotification.get(n.id) ?? [], { withDeliveries: false }));
-        return { items, nextCursor: rows.length === q.limit ? rows[rows.length - 1]!.id : null };
-      });
-    },
   );
 
   app.post(
@@ -241,10 +209,10 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Api
 
   app.get(
     '/v1/dead-letters',
-    { onRequest: authenticate, schema: { summary: 'Jobs that gave up and wait for an operator', response: { 200: schemas.deadLetters } } },
+    { onRequest: reading, schema: { summary: 'Jobs that gave up and wait for an operator', response: { 200: schemas.deadLetters } } },
     async (req) =>
       guardStore(async () => {
-        const jobs = await rt.store.jobs({ states: ['dead'], limit: 500, ...(req.sender!.sandbox ? {} : { apiKey: req.sender!.name }) });
+        const jobs = await rt.store.jobs({ states: ['dead'], limit: 500, ...owner(req.sender!) });
         return {
           items: jobs.map((j) => ({
             notification: j.notificationId,
@@ -266,6 +234,7 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Api
   await prometheusAlertRoute(app, rt, templates);
   await templatePreviewRoute(app, opts.keys, templates);
   await directoryRoutes(app, rt, opts.keys);
+  await dashboardRoutes(app, rt, opts.keys, rt.config.apiKeys);
 
   if (opts.noopEndpoint) {
     app.post('/v1/noop', { onRequest: authenticate, schema: { hide: true } }, async (_req, reply) => reply.code(202).send({ id: 'noop', status: 'queued' }));
@@ -289,7 +258,7 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Api
     reply.type(rt.metrics.registry.contentType).send(await rt.metrics.registry.metrics()),
   );
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(opts.dashboardHtml ?? DASHBOARD_PLACEHOLDER));
+  await uiRoutes(app);
   return Object.assign(app, {
     closing: () => {
       closing = true;
@@ -306,20 +275,3 @@ export async function buildServer(rt: Runtime, opts: ServerOptions): Promise<Api
     },
   }) as unknown as ApiServer;
 }
-
-function jsonQuery() {
-  return {
-    type: 'object',
-    properties: {
-      status: { type: 'string', enum: [...NOTIFICATION_STATUSES] },
-      since: { type: 'string', format: 'date-time' },
-      limit: { type: 'integer', minimum: 1, maximum: 500 },
-      cursor: { type: 'string' },
-    },
-  };
-}
-
-const DASHBOARD_PLACEHOLDER = `<!doctype html><meta charset="utf-8"><title>dingpush</title>
-<body style="font-family:sans-serif;max-width:40em;margin:3em auto">
-<h1>dingpush</h1><p>The gateway is running. The dashboard will live here; until then use the
-<a href="/openapi.json">HTTP API</a>, <code>npx dingpush status ID</code>, or <a href="/metrics">/metrics</a>.</p></body>`;

@@ -17,7 +17,8 @@ export async function templatePreviewRoute(app: FastifyInstance, keys: ApiKeys, 
     '/v1/templates/:name/render',
     {
       onRequest: async (req) => {
-        keys.authenticate(req.headers.authorization);
+        // A preview stores and sends nothing: a read key may use it (the dashboard's compose page).
+        keys.authenticate(req.headers.authorization, 'read');
       },
       schema: {
         summary: 'Preview a template: render the body (its data) as the markdown message it makes',

@@ -53,6 +53,11 @@ export const configSchema = z
              * key (callbackSecretFor in the SDK), distinct from it, so a receiver never holds a sending credential.
              */
             callbackSecret: z.string().min(16, 'must be at least 16 characters').optional(),
+            /**
+             * send (default): sends, and reads and acts on what it sent. read: a viewer's key (the dashboard) that reads
+             * every notification, destination and statistic, and never sends, recalls, retries or resends.
+             */
+            scope: z.enum(['send', 'read'], { error: 'must be send or read' }).default('send'),
             /** Limit the key to these apps / robots / targets; absent = all. */
             apps: z.array(name).optional(),
             robots: z.array(name).optional(),

@@ -32,6 +32,8 @@ export interface DigestHints {
   /** How the message is named in a digest when its body's title says it less well (an alert group: its name). */
   title?: string;
   excerpt?: string;
+  /** The drop-in target the message came in by (recorded with the notification, for the dashboard's filter). */
+  target?: string;
 }
 
 /**

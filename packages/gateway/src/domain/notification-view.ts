@@ -3,6 +3,7 @@ import type { JobRow } from './jobs.js';
 import type { DeliveryRow, EventRow, NotificationRow } from './records.js';
 import { adviceOfReason } from './dingtalk-reason.js';
 import { countedRows } from './members.js';
+import { titleOf } from './search-text.js';
 
 /** GET /v1/notifications/:id — the same JSON is the `notification` of every event and callback. */
 export interface NotificationView {
@@ -13,6 +14,11 @@ export interface NotificationView {
   /** When a recall was asked for. */
   recalledAt?: string;
   app: string | null;
+  /** What a list shows for it: its title, else the start of its content. */
+  title: string;
+  /** The drop-in target it came in by; the notification it resends (POST /v1/notifications/:id/resend). */
+  target?: string;
+  resendOf?: string;
   idempotencyKey?: string;
   callback?: CallbackView;
   counts: Record<string, number>;
@@ -119,6 +125,9 @@ export function notificationView(n: NotificationRow, deliveries: DeliveryRow[], 
     sendAt: iso(n.sendAt),
     ...(n.recalledAt ? { recalledAt: iso(n.recalledAt) } : {}),
     app: n.app,
+    title: titleOf(n.request),
+    ...(n.target ? { target: n.target } : {}),
+    ...(n.resendOf ? { resendOf: n.resendOf } : {}),
     ...(n.idempotencyKey ? { idempotencyKey: n.idempotencyKey } : {}),
     ...(n.callbackUrl ? { callback: callbackView(n.callbackUrl, extras.events ?? []) } : {}),
     counts,

@@ -17,6 +17,10 @@ export interface NewNotification {
   createdAt: number;
   sendAt: number;
   callbackUrl: string | null;
+  /** The drop-in target it came in by (POST /v1/push/<target>, /dingtalk/<target>/send). */
+  target?: string | null;
+  /** The notification whose failed recipients this one sends again (POST /v1/notifications/:id/resend). */
+  resendOf?: string | null;
 }
 
 export interface NotificationRow extends NewNotification {

@@ -21,10 +21,11 @@ export async function acceptNotification(
   sender: Parameters<typeof planNotification>[2],
   now: number,
   hints?: Parameters<typeof planNotification>[4],
+  resendOf?: string,
 ): Promise<Accepted> {
   // The message's media first (a fetch, a look-up): its rows are written with the notification, or not at all.
   const prepared = await prepareMedia(deps, request, now);
-  const plan = planNotification(prepared.request, deps.config, sender, now, hints, prepared.media);
+  const plan = planNotification(prepared.request, deps.config, sender, now, hints, prepared.media, resendOf);
   const result = await deps.store.accept({ ...plan, media: prepared.newMedia });
   if (result.created) {
     const due = plan.jobs.filter((j) => j.runAt <= now).map((j) => ({ kind: j.kind, channel: j.channel, destination: j.destination }));

@@ -73,6 +73,8 @@ export function planNotification(
   hints: DigestHints = {},
   /** The file of an image, file or voice message, as prepareMedia accepted it. */
   media?: AcceptedMedia,
+  /** The notification whose failed recipients this one sends again. */
+  resendOf?: string,
 ): AcceptInput {
   // A recipient named twice is one recipient: one delivery, one message.
   const uniq = <T>(list: T[]) => [...new Set(list)];
@@ -215,6 +217,8 @@ export function planNotification(
       createdAt: now,
       sendAt,
       callbackUrl: req.callbackUrl ?? null,
+      ...(hints.target ? { target: hints.target } : {}),
+      ...(resendOf ? { resendOf } : {}),
     },
     deliveries,
     jobs,

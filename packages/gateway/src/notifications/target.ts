@@ -9,11 +9,11 @@ import { mentionText, renderTemplate } from './templated.js';
 type Mentions = NonNullable<NotificationRequestInput['mentions']>;
 
 /** What rendering for a target needs of it: a configured target, or a route built for one request (PrometheusAlert). */
-export type TemplateTarget = Pick<TargetConfig, 'to' | 'app' | 'timeZone' | 'mentions' | 'template'> & { digest?: boolean };
+export type TemplateTarget = Pick<TargetConfig, 'to' | 'app' | 'timeZone' | 'mentions' | 'template'> & { digest?: boolean; name?: string };
 
 /** What the target says about storm digests (may its messages be folded, in which time zone), with what the message adds. */
 export function targetHints(target: TemplateTarget, more: Omit<DigestHints, 'digest' | 'timeZone'> = {}): DigestHints {
-  return { digest: target.digest !== false, timeZone: target.timeZone, ...more };
+  return { digest: target.digest !== false, timeZone: target.timeZone, ...(target.name ? { target: target.name } : {}), ...more };
 }
 
 /** The target's base mentions (its `bySeverity` apply to alert groups only, see alertMentions). */

@@ -9,9 +9,11 @@ import {
 } from '../domain/delivery-states.js';
 import { newId } from '../domain/ids.js';
 import type { NewMember } from '../domain/members.js';
+import { searchTextOf } from '../domain/search-text.js';
 import { type Fence, type GatedDestination, JOB_KINDS, type JobRow, type NewJob } from '../domain/jobs.js';
 import { notificationView } from '../domain/notification-view.js';
 import type { AttemptRecord, DeliveryFields, DeliveryRow, EventRow, NotificationRow } from '../domain/records.js';
+import * as dashboard from './dashboard.js';
 import * as directory from './directory.js';
 import { destinationsOf, PARKED_REASON, parkedAmong, queuedArrivals } from './park-on-arrival.js';
 import type { Database, DeliveriesTable, EventsTable, JobsTable, MediaTable, NotificationsTable } from './schema.js';
@@ -67,6 +69,8 @@ export const toNotification = (r: NotificationsTable): NotificationRow => ({
   callbackUrl: r.callbackUrl,
   status: r.status as NotificationStatus,
   recalledAt: r.recalledAt === null ? null : Number(r.recalledAt),
+  target: r.target ?? null,
+  resendOf: r.resendOf ?? null,
 });
 
 const toDelivery = (r: DeliveriesTable): DeliveryRow => ({
@@ -270,7 +274,7 @@ export abstract class KyselyStore implements Store {
       for (const part of chunks(fresh.map((f) => f.notification))) {
         await trx
           .insertInto('notifications')
-          .values(part.map((n) => ({ ...n, request: JSON.stringify(n.request), callbackState: 'none', recalledAt: null, status: 'queued' })))
+          .values(part.map((n) => ({ ...n, request: JSON.stringify(n.request), callbackState: 'none', recalledAt: null, status: 'queued', searchText: searchTextOf(n.request) })))
           .execute();
       }
       const parked = await parkedOnArrival(this.kind, trx, fresh);
@@ -339,12 +343,35 @@ export abstract class KyselyStore implements Store {
   }
 
   async listNotifications(q: ListQuery): Promise<NotificationRow[]> {
-    let query = this.db.selectFrom('notifications').selectAll().orderBy('id', 'desc').limit(q.limit);
-    if (q.apiKey) query = query.where('apiKey', '=', q.apiKey);
-    if (q.since !== undefined) query = query.where('createdAt', '>=', q.since);
-    if (q.cursor) query = query.where('id', '<', q.cursor);
-    if (q.status) query = query.where('status', '=', q.status);
-    return (await query.execute()).map(toNotification);
+    return (await dashboard.listQuery(this.db, q).execute()).map(toNotification);
+  }
+
+  stats(q: dashboard.StatsQuery): Promise<dashboard.StatsRows> {
+    return dashboard.stats(this.db, this.kind, q);
+  }
+
+  destinationQueues(): Promise<dashboard.QueueRow[]> {
+    return dashboard.queues(this.db);
+  }
+
+  recentAttempts(since: number, limit: number): Promise<dashboard.RecentAttempt[]> {
+    return dashboard.recentAttempts(this.db, since, limit);
+  }
+
+  pacingStates(keys: string[], prefixes: string[]): Promise<Map<string, string>> {
+    return dashboard.pacingStates(this.db, keys, prefixes);
+  }
+
+  countersAtLeast(prefix: string, min: number, now: number, limit: number): Promise<{ key: string; value: number }[]> {
+    return dashboard.countersAtLeast(this.db, prefix, min, now, limit);
+  }
+
+  deliveryLog(notificationId: string): Promise<dashboard.LogLine[]> {
+    return dashboard.logOf(this.db, notificationId);
+  }
+
+  attemptsOf(jobIds: string[]): Promise<AttemptRecord[]> {
+    return dashboard.attemptsOf(this.db, jobIds);
   }
 
   deliveries(q: DeliveryQuery): Promise<DeliveryRow[]> {

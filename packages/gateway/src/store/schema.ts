@@ -14,6 +14,10 @@ export interface NotificationsTable {
   callbackState: string;
   recalledAt: number | null;
   status: string;
+  /** Since 0011: the drop-in target it came in by, the notification it resends, the words a search looks in. */
+  target?: string | null;
+  resendOf?: string | null;
+  searchText?: string | null;
 }
 
 export interface DeliveriesTable {

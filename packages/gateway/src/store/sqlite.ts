@@ -4,6 +4,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { CamelCasePlugin, Kysely, Migrator, type RawBuilder, type SelectQueryBuilder, SqliteDialect, sql } from 'kysely';
 import type { NotificationRow } from '../domain/records.js';
 import { KyselyStore, toNotification } from './kysely-store.js';
+import { searchTextOf } from '../domain/search-text.js';
 import { destinationsOf, PARKED_REASON, parkedAmong, queuedArrivals } from './park-on-arrival.js';
 import { migrations } from './migrations/index.js';
 import type { Database as Schema, NotificationsTable } from './schema.js';
@@ -27,8 +28,8 @@ export class SqliteStore extends KyselyStore {
     this.sqlite = sqlite;
     const byKey = sqlite.prepare('SELECT * FROM notifications WHERE api_key = ? AND idempotency_key = ?');
     const insertNotification = sqlite.prepare(
-      `INSERT INTO notifications (id, api_key, idempotency_key, request_hash, app, request, created_at, send_at, callback_url, callback_state, status)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'none', 'queued')`,
+      `INSERT INTO notifications (id, api_key, idempotency_key, request_hash, app, request, created_at, send_at, callback_url, callback_state, status, target, resend_of, search_text)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'none', 'queued', ?, ?, ?)`,
     );
     const insertDelivery = sqlite.prepare(
       `INSERT INTO deliveries (id, notification_id, channel, destination, recipient, recipient_kind, userid, status, reason, attempts, ambiguous, job_id, updated_at, part, parts)
@@ -69,7 +70,7 @@ export class SqliteStore extends KyselyStore {
             return { created: false, notification: row, conflict: row.requestHash !== n.requestHash };
           }
         }
-        insertNotification.run(n.id, n.apiKey, n.idempotencyKey, n.requestHash, n.app, JSON.stringify(n.request), n.createdAt, n.sendAt, n.callbackUrl);
+        insertNotification.run(n.id, n.apiKey, n.idempotencyKey, n.requestHash, n.app, JSON.stringify(n.request), n.createdAt, n.sendAt, n.callbackUrl, n.target ?? null, n.resendOf ?? null, searchTextOf(n.request));
         for (const m of input.media ?? []) insertMedia.run(m.id, m.sha256, m.type, m.filename, m.format, m.mime, m.size, m.token, m.bytes, m.createdAt);
         for (const d of input.deliveries)
           insertDelivery.run(d.id, d.notificationId, d.channel, d.destination, d.recipient, d.recipientKind, d.userid, parked.has(d.jobId) ? PARKED_REASON : null, d.jobId, now, d.part ?? null, d.parts ?? null);

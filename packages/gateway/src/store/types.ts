@@ -1,6 +1,7 @@
 import type { DeliveryStatus, MoveName, NotificationStatus } from '../domain/delivery-states.js';
 import type { NewMember } from '../domain/members.js';
 import type { Fence, GatedDestination, JobKind, JobRow, JobState, NewJob } from '../domain/jobs.js';
+import type { LogLine, QueueRow, RecentAttempt, StatsQuery, StatsRows } from './dashboard.js';
 import type { AttemptRecord, DeliveryFields, DeliveryRow, EventRow, NewDelivery, NewNotification, NotificationRow } from '../domain/records.js';
 
 /** The gateway's storage contract; SQLite (embedded) and PostgreSQL (several instances) implement it. */
@@ -40,6 +41,16 @@ export interface ListQuery {
   limit: number;
   /** The last id of the previous page (ids sort by creation time). */
   cursor?: string;
+  /** Created before this time. */
+  until?: number;
+  /** With a delivery on this channel / to this destination (robot or app name) / to this recipient (or userid). */
+  channel?: string;
+  destination?: string;
+  recipient?: string;
+  /** Came in by this drop-in target. */
+  target?: string;
+  /** Words in its title or content (case-insensitive). */
+  text?: string;
 }
 
 export interface DeliveryQuery {
@@ -256,5 +267,14 @@ export interface Store {
   /** Normalised mobile → userid, for those of `mobiles` (normalised) the app's directory knows. */
   directoryUserids(app: string, mobiles: string[]): Promise<Map<string, string>>;
   directoryUsers(q: DirectoryQuery): Promise<DirectoryRow[]>;
+  /** The dashboard's reads (store/dashboard.ts). */
+  stats(q: StatsQuery): Promise<StatsRows>;
+  destinationQueues(): Promise<QueueRow[]>;
+  recentAttempts(since: number, limit: number): Promise<RecentAttempt[]>;
+  /** Pacing windows by key and by key prefix, read without locking them. */
+  pacingStates(keys: string[], prefixes: string[]): Promise<Map<string, string>>;
+  countersAtLeast(prefix: string, min: number, now: number, limit: number): Promise<{ key: string; value: number }[]>;
+  deliveryLog(notificationId: string): Promise<LogLine[]>;
+  attemptsOf(jobIds: string[]): Promise<AttemptRecord[]>;
   close(): Promise<void>;
 }

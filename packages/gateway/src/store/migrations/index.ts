@@ -9,6 +9,7 @@ import * as m0007 from './0007-media.js';
 import * as m0008 from './0008-events-bus.js';
 import * as m0009 from './0009-claim-ranges.js';
 import * as m0010 from './0010-directory-by-appkey.js';
+import * as m0011 from './0011-dashboard.js';
 
 /**
  * Every migration, by name. The migrator records what ran in `kysely_migration` and runs what has not, in name order;
@@ -27,6 +28,7 @@ export const migrations: MigrationProvider = {
       '0008-events-bus': m0008,
       '0009-claim-ranges': m0009,
       '0010-directory-by-appkey': m0010,
+      '0011-dashboard': m0011,
     };
   },
 };
