@@ -1,16 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { API_KEY, APP, LIMITED_KEY, ROBOT_SECRET, text, tokens, useGateway } from './helpers.js';
+import { API_KEY, APP, LIMITED_KEY, PG_URL, ROBOT_SECRET, text, tokens, useGateway, usePostgresSchema } from './helpers.js';
 
 const READ_KEY = 'viewer-key-0123456789abcdef';
 const CALLBACK_SECRET = 'viewer-callback-secret-000000';
 /** Every configured secret: none may appear in any answer the dashboard reads. */
 const SECRETS = [API_KEY, LIMITED_KEY, READ_KEY, CALLBACK_SECRET, ROBOT_SECRET, APP.appSecret, tokens.ops, tokens.alerts, tokens.bad, 'SECwrongwrongwrong'];
 
-/** The dashboard's reads through HTTP: /v1/me, the list's filters, /v1/stats, /v1/destinations, timeline, resend, read keys. */
-describe('dashboard API', () => {
+/**
+ * The dashboard's reads through HTTP: /v1/me, the list's filters, /v1/stats, /v1/destinations, timeline, resend, read
+ * keys — on SQLite and on PostgreSQL, since the list, stats and destination queries are SQL of their own.
+ */
+describe.each(['sqlite', 'postgres'] as const)('dashboard API on %s', (kind) => {
+  const store = kind === 'postgres' ? { store: { postgres: PG_URL, schema: usePostgresSchema('dash') } } : {};
   const env = useGateway({
     switches: { deliveryMs: 20, readAfterMs: 100, readPercent: 100 },
-    config: { delivery: { pollMs: 20 } },
+    config: { delivery: { pollMs: 20 }, ...store },
     configure: (config) => {
       config.targets = [{ name: 'ops-alerts', to: { robots: ['ops'] } }];
       config.apiKeys = [...config.apiKeys!, { name: 'viewer', key: READ_KEY, scope: 'read', callbackSecret: CALLBACK_SECRET }];
