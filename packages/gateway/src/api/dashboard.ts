@@ -208,17 +208,24 @@ export async function dashboardRoutes(app: FastifyInstance, rt: Runtime, keys: A
       onRequest: sending,
       schema: {
         summary: "Send a notification's failed recipients again, as a new notification linked to it (resendOf)",
-        description: 'The recipients whose delivery failed or was throttled get the same message again. 409 when there are none.',
-        response: { 202: schemas.resent, 404: schemas.error, 409: schemas.error },
+        description:
+          'The recipients whose delivery failed or was throttled get the same message again. Once: asking again (a double click) answers the first resend (200); resend that one to try its failures again. 409 when there are none, or the notification was recalled.',
+        response: { 200: schemas.resent, 202: schemas.resent, 404: schemas.error, 409: schemas.error },
       },
     },
     async (req, reply) => {
       const n = await owned(req);
+      // Someone took the message back: sending it again would undo that.
+      if (n.recalledAt !== null) throw new RequestError(409, 'recalled', 'id', `notification ${n.id} was recalled: it is not sent again`);
       const deliveries = await guardStore(() => rt.store.deliveries({ notificationId: n.id, statuses: ['failed', 'throttled'] }));
       const request = resendRequest(n, deliveries);
       if (!request) throw new RequestError(409, 'nothing_to_resend', 'id', `notification ${n.id} has no failed or throttled recipient`);
-      const result = await guardStore(() => acceptNotification(rt, request, req.sender!, rt.now(), {}, n.id));
-      if (result.outcome !== 'created') throw new RequestError(409, 'nothing_to_resend', 'id', 'the resend was not stored');
+      // One resend per notification and sender, by the idempotency the API already has (a race of two clicks included).
+      const once = { ...request, idempotencyKey: `resend:${n.id}` };
+      const result = await guardStore(() => acceptNotification(rt, once, req.sender!, rt.now(), {}, n.id));
+      if (result.outcome === 'replayed')
+        return reply.code(200).header('idempotent-replayed', 'true').send({ id: result.id, status: result.status, resendOf: n.id, recipients: deliveries.length });
+      if (result.outcome === 'conflict') throw new RequestError(409, 'already_resent', 'id', `notification ${n.id} was resent already, to other recipients`);
       rt.metrics.accepted.inc();
       if (result.dueNow) rt.wake(result.due);
       return reply.code(202).send({ id: result.id, status: 'queued', resendOf: n.id, recipients: deliveries.length });

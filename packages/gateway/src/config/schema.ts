@@ -343,7 +343,14 @@ export const configSchema = z
     // Queue messages follow POST /v1/notifications' rules, which a key limited to targets (a drop-in key) may not use.
     if (c.ingest.amqp && ownerKey?.targets && ownerKey.apps === undefined && ownerKey.robots === undefined)
       ctx.addIssue({ code: 'custom', path: ['ingest', 'amqp', 'owner'], message: `the API key ${ownerKey.name} is limited to targets; name a key that may send notifications` });
+    // The queue's messages are sent under the owner's name: a read key would send what its scope forbids.
+    if (c.ingest.amqp && ownerKey?.scope === 'read')
+      ctx.addIssue({ code: 'custom', path: ['ingest', 'amqp', 'owner'], message: `the API key ${ownerKey.name} has scope read; name a key that may send notifications` });
     c.apiKeys.forEach((k, i) => {
+      // A read key sees every notification, destination and statistic: a limit on it would be believed and not kept.
+      for (const limit of ['apps', 'robots', 'targets'] as const)
+        if (k.scope === 'read' && k[limit] !== undefined)
+          ctx.addIssue({ code: 'custom', path: ['apiKeys', i, limit], message: 'a read key reads every notification: apps, robots and targets limit send keys only' });
       if (k.callbackSecret !== undefined && k.callbackSecret === k.key)
         ctx.addIssue({ code: 'custom', path: ['apiKeys', i, 'callbackSecret'], message: 'must differ from the key: a callback receiver must not hold a sending credential' });
       k.apps?.forEach((a, j) => {
