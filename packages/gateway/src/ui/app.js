@@ -126,11 +126,14 @@ function Notifications({ t }) {
 
 function Detail({ id, t, me }) {
   const [note, setNote] = useState(null);
-  const n = usePoll(() => api(`/v1/notifications/${id}`), POLL_MS, [id]);
-  const tl = usePoll(() => api(`/v1/notifications/${id}/timeline`), POLL_MS, [id]);
+  // The id comes from the address, which anyone can link to: encoded, so "../" cannot point a call (with the key, or
+  // the Recall button's POST) at another endpoint.
+  const path = `/v1/notifications/${encodeURIComponent(id)}`;
+  const n = usePoll(() => api(path), POLL_MS, [id]);
+  const tl = usePoll(() => api(`${path}/timeline`), POLL_MS, [id]);
   const act = (what) => async () => {
     try {
-      const r = await api(`/v1/notifications/${id}/${what}`, { method: 'POST', body: '{}' });
+      const r = await api(`${path}/${what}`, { method: 'POST', body: '{}' });
       setNote(what === 'resend' ? html`<a href=${`#/n/${r.id}`}>${r.id}</a>` : `${t.recalled}: ${r.recalled}`);
     } catch (e) {
       setNote(html`<span class="err">${e.message}</span>`);
