@@ -1,7 +1,8 @@
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { CamelCasePlugin, Kysely, Migrator, type RawBuilder, type SelectQueryBuilder, SqliteDialect, sql } from 'kysely';
+import { CamelCasePlugin, type DialectAdapter, Kysely, Migrator, type RawBuilder, type SelectQueryBuilder, SqliteAdapter, SqliteDialect, sql } from 'kysely';
 import type { NotificationRow } from '../domain/records.js';
 import { KyselyStore, toNotification } from './kysely-store.js';
 import { searchTextOf } from '../domain/search-text.js';
@@ -22,7 +23,12 @@ export class SqliteStore extends KyselyStore {
   private readonly sqlite: BetterSqlite3.Database;
   private readonly fullSyncAccepts: boolean;
 
-  private constructor(db: Kysely<Schema>, sqlite: BetterSqlite3.Database, fullSyncAccepts: boolean) {
+  private constructor(
+    db: Kysely<Schema>,
+    sqlite: BetterSqlite3.Database,
+    fullSyncAccepts: boolean,
+    private readonly dir: string | null,
+  ) {
     super(db);
     this.fullSyncAccepts = fullSyncAccepts;
     this.sqlite = sqlite;
@@ -101,13 +107,27 @@ export class SqliteStore extends KyselyStore {
     const sqlite = openFile(Database, path);
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
-    const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), plugins: [new CamelCasePlugin()] });
+    const db = new Kysely<Schema>({ dialect: new TransactionalDdlSqliteDialect({ database: withStatementCache(sqlite) }), plugins: [new CamelCasePlugin()] });
     const { error } = await new Migrator({ db, provider: migrations, allowUnorderedMigrations: true }).migrateToLatest();
     if (error) {
       await db.destroy();
       throw new Error(`store.sqlite: migrating ${path} failed: ${(error as Error).message}`);
     }
-    return new SqliteStore(db, sqlite, opts.synchronous !== 'normal');
+    return new SqliteStore(db, sqlite, opts.synchronous !== 'normal', path === ':memory:' ? null : dirname(path));
+  }
+
+  /**
+   * Readiness: the filesystem has room for a batch of accepts, and a small write commits. The write alone is not proof:
+   * SQLite reuses the WAL file's space after a checkpoint, so a small probe commits on a full disk while accepts, which
+   * need the file to grow, fail.
+   */
+  override async probe(): Promise<void> {
+    if (this.dir !== null) {
+      const fs = await statfs(this.dir);
+      const free = fs.bavail * fs.bsize;
+      if (free < MIN_FREE_BYTES) throw Object.assign(new Error(`${free} bytes free on the store's filesystem`), { code: 'SQLITE_FULL' });
+    }
+    await super.probe();
   }
 
   protected override async acceptBatch(inputs: AcceptInput[]): Promise<AcceptResult[]> {
@@ -162,6 +182,24 @@ export class SqliteStore extends KyselyStore {
  * of times a second while work arrives: preparing them again each time cost about as much as running them. Statements
  * are reused by their SQL text (a bounded number of them); the connection mutex means none is ever run twice at once.
  */
+/**
+ * SQLite runs schema changes inside transactions, but Kysely's adapter says it cannot, so its migrator ran each
+ * migration bare: one stopped half-way (killed during a backfill) left its columns without its record, and every later
+ * start failed on them. With this adapter all pending migrations and their records commit together or not at all.
+ */
+class TransactionalDdlSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new (class extends SqliteAdapter {
+      override get supportsTransactionalDdl(): boolean {
+        return true;
+      }
+    })();
+  }
+}
+
+/** Below this much free space the store is not ready: a group-committed batch of accepts needs about this much. */
+const MIN_FREE_BYTES = 1024 * 1024;
+
 function withStatementCache(db: BetterSqlite3.Database): BetterSqlite3.Database {
   const cache = new Map<string, BetterSqlite3.Statement>();
   const prepare = (source: string) => {
