@@ -75,7 +75,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   // cannot join).
   const redis: RedisLink | null =
     'redis' in config.store && config.store.redis ? openRedis(config.store.redis, config.store.cluster ?? config.store.schema ?? 'dingpush', config.dingtalk.oapiBaseUrl, log) : null;
-  const pacer: PacingWindows = redis ? new RedisPacer(redis, new RedisEpoch(redis, store, log)) : new Pacer(store);
+  const epoch = redis ? new RedisEpoch(redis, store, log, now) : null;
+  const pacer: PacingWindows = redis && epoch ? new RedisPacer(redis, epoch) : new Pacer(store);
   const quotas = new Quotas(config.delivery);
   // The dispatcher owns retries (by rescheduling jobs), so the clients make one attempt each; every call they make
   // (token fetches and lookups too) takes a slot of its app's per-API quota first.
@@ -153,6 +154,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   if (wakeups && opts.dispatch !== false) wakeups.listen(() => dispatcher.wake());
   // A moment for Redis to connect, so that the first claims do not find it still connecting; a start never fails on it.
   await redis?.ready(2_000);
+  // And for the epoch (settled once Redis is ready), so that the first reservations do not wait for it either.
+  await epoch?.settle(now()).catch(() => {});
   if (config.ingest.amqp) consumer = new AmqpConsumer(runtime, templates, ingestOwner(config));
   const server = await buildServer(runtime, { keys, templates, noopEndpoint: opts.noopEndpoint ?? false, ...(opts.recallWaitMs !== undefined ? { recallWaitMs: opts.recallWaitMs } : {}) });
   await server.listen({ host: config.server.host, port: config.server.port });

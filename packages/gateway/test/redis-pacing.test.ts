@@ -95,7 +95,7 @@ describe('the Redis pacer', () => {
   for (const seed of [1, 2, 3, 4, 5, 6]) {
     it(`gives the same slots and windows as pacer.ts (random sequence, seed ${seed})`, async () => {
       const link = await open(`${schema}_diff${seed}`);
-      const pacer = new RedisPacer(link, new RedisEpoch(link, store, silent));
+      const pacer = new RedisPacer(link, new RedisEpoch(link, store, silent, Date.now));
       const ref = new Reference();
       const r = random(seed);
       // Each window keeps one rule, as each quota key does: small or large limits; two merge slots (granularity); one
@@ -163,8 +163,8 @@ describe('the Redis pacer', () => {
 
   it('a cluster\'s first start is not a loss; Redis coming back empty is, found by the first step after it, and declared once for the cluster', async () => {
     const link = await open(`${schema}_epoch`);
-    const first = new RedisPacer(link, new RedisEpoch(link, store, silent));
-    const second = new RedisPacer(link, new RedisEpoch(link, store, silent));
+    const first = new RedisPacer(link, new RedisEpoch(link, store, silent, Date.now));
+    const second = new RedisPacer(link, new RedisEpoch(link, store, silent, Date.now));
     const robot: Reservation = { key: 'robot:r', rule: { limit: 20, windowMs: 62_000, lateMs: 1_500 }, weight: 1 };
     const t0 = 1_000_000;
     // First start: 20 at once on both instances together.
@@ -194,7 +194,7 @@ describe('the Redis pacer', () => {
 
   it('a held slot from before a loss is void: it is reserved again behind the lost window', async () => {
     const link = await open(`${schema}_held`);
-    const pacer = new RedisPacer(link, new RedisEpoch(link, store, silent));
+    const pacer = new RedisPacer(link, new RedisEpoch(link, store, silent, Date.now));
     const robot: Reservation = { key: 'robot:h', rule: { limit: 20, windowMs: 62_000, lateMs: 1_500 }, weight: 1 };
     const held = await pacer.acquire([robot], 50_000);
     await wipe(link);
@@ -203,7 +203,7 @@ describe('the Redis pacer', () => {
 
   it('Redis away: a step fails as "nothing sent, retry", not as a call that may have arrived', async () => {
     const link = await open(`${schema}_away`, 'redis://127.0.0.1:1');
-    const pacer = new RedisPacer(link, new RedisEpoch(link, store, silent));
+    const pacer = new RedisPacer(link, new RedisEpoch(link, store, silent, Date.now));
     const err = await pacer.acquire([{ key: 'robot:x', rule: { limit: 20, windowMs: 62_000, lateMs: 1_500 }, weight: 1 }], 1_000).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DingTalkError);
     expect(err).toMatchObject({ errorClass: 'retry', mayHaveSucceeded: false });

@@ -37,11 +37,16 @@ export class RedisEpoch {
     private readonly link: RedisLink,
     private readonly store: Store,
     private readonly log: Logger,
+    now: () => number,
   ) {
     this.key = `${link.prefix}epoch`;
     this.lostKey = `${link.prefix}lost`;
     this.metaKey = `redis-epoch:${link.prefix}`;
     link.redis.defineCommand('dingpushSettleEpoch', { lua: SETTLE });
+    // Settled as soon as Redis is there (at start, after every reconnect), so that the first reservation does not
+    // wait for it: an instance's first send would otherwise start later than another's next one (order across
+    // instances in a burst). The scripts' own check stays the guarantee; a failure here is retried by it.
+    link.redis.on('ready', () => void this.settle(now()).catch(() => {}));
   }
 
   /** The epoch this instance last settled (null: none yet). */
