@@ -1,7 +1,9 @@
 import { DingTalkApp, RobotClient, Transport } from '@dingpush/dingtalk';
 import type { FastifyInstance } from 'fastify';
 import { ApiKeys } from './api/auth.js';
+import { RedisEpoch } from './cluster/redis-epoch.js';
 import { openRedis, type RedisLink } from './cluster/redis-link.js';
+import { RedisPacer } from './cluster/redis-pacing.js';
 import { RedisTokenStore } from './cluster/token-store.js';
 import { ClusterWakeups } from './cluster/wakeups.js';
 import { buildServer } from './api/server.js';
@@ -12,7 +14,7 @@ import { Dispatcher } from './dispatch/dispatcher.js';
 import { DestinationGates } from './dispatch/gates.js';
 import { AmqpPublisher } from './events/amqp-publisher.js';
 import { AmqpConsumer, ingestOwner } from './ingest/amqp-consumer.js';
-import { Pacer } from './dispatch/pacer.js';
+import { Pacer, type PacingWindows } from './dispatch/pacer.js';
 import { pacedCalls } from './dispatch/pacing-context.js';
 import { Quotas } from './dispatch/quotas.js';
 import type { AppHandle, RobotHandle, Runtime } from './dispatch/runtime.js';
@@ -68,13 +70,16 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   const metrics = new Metrics(() => store.queueStats(Date.now()));
   // The configured proxy, else the environment's (HTTPS_PROXY / HTTP_PROXY / NO_PROXY); loopback never goes through one.
   const transport = new Transport({ timeoutMs: config.dingtalk.timeoutMs, onCall: metrics.observeCall, proxy: dingtalkProxyOf(config) });
-  const pacer = new Pacer(store);
+  // Cluster mode (PostgreSQL and Redis): tokens, pacing windows and wake-ups are shared by every instance through
+  // Redis. Per-user daily caps and same-content marks stay in the store (written with the send's start, which Redis
+  // cannot join).
+  const redis: RedisLink | null =
+    'redis' in config.store && config.store.redis ? openRedis(config.store.redis, config.store.cluster ?? config.store.schema ?? 'dingpush', config.dingtalk.oapiBaseUrl, log) : null;
+  const epoch = redis ? new RedisEpoch(redis, store, log, now) : null;
+  const pacer: PacingWindows = redis && epoch ? new RedisPacer(redis, epoch) : new Pacer(store);
   const quotas = new Quotas(config.delivery);
   // The dispatcher owns retries (by rescheduling jobs), so the clients make one attempt each; every call they make
   // (token fetches and lookups too) takes a slot of its app's per-API quota first.
-  // Cluster mode (PostgreSQL and Redis): tokens and wake-ups are shared by every instance through Redis.
-  const redis: RedisLink | null =
-    'redis' in config.store && config.store.redis ? openRedis(config.store.redis, config.store.cluster ?? config.store.schema ?? 'dingpush', config.dingtalk.oapiBaseUrl, log) : null;
   const wakeups = redis ? new ClusterWakeups(redis, log) : null;
   const clientOpts = {
     oapiBaseUrl: config.dingtalk.oapiBaseUrl,
@@ -149,6 +154,8 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   if (wakeups && opts.dispatch !== false) wakeups.listen(() => dispatcher.wake());
   // A moment for Redis to connect, so that the first claims do not find it still connecting; a start never fails on it.
   await redis?.ready(2_000);
+  // And for the epoch (settled once Redis is ready), so that the first reservations do not wait for it either.
+  await epoch?.settle(now()).catch(() => {});
   if (config.ingest.amqp) consumer = new AmqpConsumer(runtime, templates, ingestOwner(config));
   const server = await buildServer(runtime, { keys, templates, noopEndpoint: opts.noopEndpoint ?? false, ...(opts.recallWaitMs !== undefined ? { recallWaitMs: opts.recallWaitMs } : {}) });
   await server.listen({ host: config.server.host, port: config.server.port });

@@ -198,10 +198,11 @@ describe('wake-ups across instances', () => {
   });
 });
 
-describe('Redis away', () => {
+/** A Redis server of the describe's own (no persistence: a restart comes back empty), which its tests may kill. */
+function useOwnRedis() {
   let port = 0;
   let server: ChildProcess | undefined;
-  const startRedis = async () => {
+  const start = async () => {
     server = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], { stdio: 'ignore' });
     const probe = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, retryStrategy: () => 50 });
     probe.on('error', () => {});
@@ -209,7 +210,7 @@ describe('Redis away', () => {
     await probe.ping();
     probe.disconnect();
   };
-  const stopRedis = async () => {
+  const stop = async () => {
     const s = server;
     server = undefined;
     if (!s || s.exitCode !== null) return;
@@ -219,16 +220,22 @@ describe('Redis away', () => {
   };
   beforeAll(async () => {
     port = await freePort();
-    await startRedis();
+    await start();
   });
   afterEach(async () => {
-    if (!server) await startRedis();
+    if (!server) await start();
   });
-  afterAll(stopRedis);
-  const c = useCluster('cluster_redis_down', { instances: 2, redis: () => `redis://127.0.0.1:${port}`, config: { delivery: { pollMs: 50, backoffBaseMs: 50, backoffMaxMs: 500 } } });
+  afterAll(stop);
+  return { url: () => `redis://127.0.0.1:${port}`, start, stop };
+}
+
+describe('Redis away', () => {
+  const own = useOwnRedis();
+  const [startRedis, stopRedis] = [own.start, own.stop];
+  const c = useCluster('cluster_redis_down', { instances: 2, redis: own.url, config: { delivery: { pollMs: 50, backoffBaseMs: 50, backoffMaxMs: 500 } } });
 
   it('Redis stalls (connected, not answering) while a chat message is sent: nothing reached DingTalk, so it is retried and arrives once, not failed as a lost answer', async () => {
-    const admin = new Redis(`redis://127.0.0.1:${port}`);
+    const admin = new Redis(own.url());
     admin.on('error', () => {});
     // Tokens live in Redis only: drop them, so that the send must read Redis while it stalls.
     await admin.flushall();
@@ -262,5 +269,54 @@ describe('Redis away', () => {
       const inbox = (await (await fetch(`${c.emu.url}/_emulator/api/inbox/users/u${10 + i}`)).json()).messages;
       expect(inbox.filter((m: { message: { text?: { content: string } } }) => m.message.text?.content === `during ${i}`)).toHaveLength(1);
     }
+  }, 60_000);
+});
+
+describe('Redis lost the robot windows', () => {
+  const own = useOwnRedis();
+  const c = useCluster('cluster_redis_lost', {
+    instances: 2,
+    redis: own.url,
+    config: { delivery: { pollMs: 20, backoffBaseMs: 50, backoffMaxMs: 300, robotReserve: 0 } },
+    configure: (input) => {
+      for (const r of input.robots ?? []) r.digest = false;
+    },
+  });
+  const arrived = async () =>
+    ((await (await fetch(`${c.emu.url}/_emulator/api/inbox/robots/ops`)).json()).messages as { message: { text: { content: string } } }[]).map((m) => m.message.text.content);
+  const robotCalls = async () => (await c.calls()).filter((x) => x.path === '/robot/send');
+
+  it('a fresh cluster takes its first 20 at once; Redis restarted empty after them: the lost minute counts as full, never as empty', async () => {
+    const accepted: string[] = [];
+    const send = async (i: number) => {
+      const content = `lost window ${String(i).padStart(2, '0')}`;
+      await c.api[i % 2]!.send({ to: { robots: ['ops'] }, message: text(content) });
+      accepted.push(content);
+    };
+    // A cluster's first start (no epoch in Redis or PostgreSQL) is no loss: the robot's burst of 20 goes at once (a
+    // window counted full would hold them for a minute of a clock that does not move unless the test moves it).
+    for (let i = 0; i < 20; i++) await send(i);
+    await expect.poll(async () => (await arrived()).length, { timeout: 10_000, interval: 50 }).toBe(20);
+    const admin = new Redis(own.url());
+    admin.on('error', () => {});
+    expect(await admin.keys('*:lost')).toEqual([]);
+    admin.disconnect();
+
+    // Redis restarts empty: the window of those 20 calls is gone from it.
+    await own.stop();
+    await own.start();
+    for (const gw of c.gateways) await expect.poll(async () => (await (await fetch(`${gw.url}/readyz`)).json()).degraded, { timeout: 10_000, interval: 50 }).toBeUndefined();
+    for (let i = 20; i < 30; i++) await send(i);
+    // No call is made within the minute: the window Redis lost counts as full from the moment the loss was found
+    // (counted as empty, they would go at once, and DingTalk would answer 130101 and block the robot for ten minutes).
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect((await robotCalls()).length).toBe(20);
+    await c.advance(62_001);
+    await expect.poll(async () => (await arrived()).length, { timeout: 10_000, interval: 50 }).toBe(30);
+    expect(await arrived()).toEqual(accepted);
+    const calls = await robotCalls();
+    expect(calls.filter((x) => x.errcode !== 0)).toEqual([]);
+    // Counting the calls made before the loss: never more than 20 in any minute.
+    expect(busiestMinute(calls)).toBe(20);
   }, 60_000);
 });

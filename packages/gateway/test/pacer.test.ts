@@ -81,7 +81,7 @@ describe('pacing by reservation', () => {
       expect(await pacer.acquire([c], held + 100, held)).toBe(held);
       const late = await pacer.acquire([c], held + ROBOT.lateMs + 1, held);
       expect(late).toBeGreaterThan(held);
-      await pacer.block('robot:r2', 700_000, 20_000);
+      await pacer.block(c, 700_000, 20_000);
       expect(await pacer.acquire([c], 20_000, 20_000)).toBeGreaterThanOrEqual(700_000);
     });
 

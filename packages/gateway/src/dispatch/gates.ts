@@ -5,7 +5,7 @@ import type { GatedDestination } from '../domain/jobs.js';
  * for them are not claimed until shortly before it, so that work which could only wait for a slot costs no store
  * writes (claim, reservation, hold) while accepts stream in. Jobs that already hold a slot are claimed at their slot
  * as ever. Per process: a gate only delays claiming, never sending, and every claim after it reserves behind the
- * slots already held, so order and quotas are the pacer's (shared through the store) whatever each process knows.
+ * slots already held, so order and quotas are the pacer's (shared through the store, or Redis in cluster mode) whatever each process knows.
  */
 export class DestinationGates {
   private readonly until = new Map<string, { at: number; gate: GatedDestination }>();

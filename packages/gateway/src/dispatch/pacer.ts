@@ -10,8 +10,9 @@ import type { Store } from '../store/types.js';
  * destination's burst (20 robot messages at once) and never more than the limit in any window, which a token bucket
  * or GCRA with a burst cannot promise. DingTalk's blocks (130101's ten minutes, 90018) move every slot after them.
  *
- * The windows live in the store (row per key, locked for the reservation), so a restart or a second process on the
- * same store never forgets a window or exceeds it.
+ * Where the windows live is a PacingWindows backend: the store (row per key, locked for the reservation) without Redis,
+ * so a restart or a second process on the same store never forgets a window or exceeds it; Redis in cluster mode
+ * (cluster/redis-pacing.ts, the same rules ported to one Lua script per operation).
  */
 
 export interface PaceRule {
@@ -24,6 +25,11 @@ export interface PaceRule {
    * DingTalk's (a later call could land in a window it was not counted in). Later than that, it reserves again.
    */
   lateMs: number;
+  /**
+   * After Redis lost this window's history (cluster mode): how long from then it counts as full (default: windowMs).
+   * 0: as empty, where going over the limit costs a retry rather than a block.
+   */
+  lostMs?: number;
 }
 
 export interface WindowState {
@@ -80,30 +86,48 @@ export function reserveAt(state: WindowState, rule: PaceRule, weight: number, at
   return { log, ...(state.blockedUntil && state.blockedUntil > at ? { blockedUntil: state.blockedUntil } : {}) };
 }
 
-export class Pacer {
-  constructor(private readonly store: Store) {}
+/**
+ * One reservation over the windows' current states: the slot `held` from an earlier reservation when it is still
+ * good (due, not long past, no block since; nothing to save), else a new slot in every window of `calls` (one moment
+ * for all) and the states to save. Every backend decides exactly this (the Redis one in Lua: see its differential test).
+ */
+export function decide(states: Map<string, WindowState>, calls: Reservation[], now: number, held: number | null): { at: number; save: Map<string, WindowState> | null } {
+  const blocked = Math.max(...calls.map((c) => states.get(c.key)!.blockedUntil ?? 0));
+  const lateMs = Math.min(...calls.map((c) => c.rule.lateMs));
+  if (held !== null && held <= now && now - held <= lateMs && blocked <= now) return { at: held, save: null };
+  const at = Math.max(...calls.map((c) => earliestSlot(states.get(c.key)!, c.rule, c.weight, now)));
+  const save = new Map<string, WindowState>();
+  for (const c of calls) save.set(c.key, reserveAt(states.get(c.key)!, c.rule, c.weight, at));
+  return { at, save };
+}
 
+/** Where the pacing windows are kept: every reservation, peek and block is one atomic step over them. */
+export interface PacingWindows {
   /**
    * The moment `calls` may go: the slot `held` from an earlier reservation when it is still good (due, not long
    * past, no block since), else a new slot reserved in every window of `calls` (one moment for all).
    */
+  acquire(calls: Reservation[], now: number, held?: number | null): Promise<number>;
+  /** Where a reservation made now would land, reserving nothing. */
+  peek(calls: Reservation[], now: number): Promise<number>;
+  /** DingTalk said wait anyway: nothing is reserved on the window before `until`, and held slots before it are void. */
+  block(window: Pick<Reservation, 'key' | 'rule'>, until: number, now: number): Promise<void>;
+}
+
+/** The windows in the store (SQLite, or PostgreSQL without Redis): a row per window, locked for each step. */
+export class Pacer implements PacingWindows {
+  constructor(private readonly store: Store) {}
+
   async acquire(calls: Reservation[], now: number, held: number | null = null): Promise<number> {
     if (calls.length === 0) return now;
     return this.store.transact(null, now, async (tx) => {
       const raw = await tx.pacing(calls.map((c) => c.key));
-      const states = new Map(calls.map((c) => [c.key, parseWindow(raw.get(c.key))]));
-      const blocked = Math.max(...[...states.values()].map((s) => s.blockedUntil ?? 0));
-      const lateMs = Math.min(...calls.map((c) => c.rule.lateMs));
-      if (held !== null && held <= now && now - held <= lateMs && blocked <= now) return held;
-      const at = Math.max(...calls.map((c) => earliestSlot(states.get(c.key)!, c.rule, c.weight, now)));
-      const out = new Map<string, string>();
-      for (const c of calls) out.set(c.key, JSON.stringify(reserveAt(states.get(c.key)!, c.rule, c.weight, at)));
-      await tx.savePacing(out);
+      const { at, save } = decide(new Map(calls.map((c) => [c.key, parseWindow(raw.get(c.key))])), calls, now, held);
+      if (save) await tx.savePacing(new Map([...save].map(([k, s]) => [k, JSON.stringify(s)])));
       return at;
     });
   }
 
-  /** Where a reservation made now would land, reserving nothing. */
   async peek(calls: Reservation[], now: number): Promise<number> {
     if (calls.length === 0) return now;
     return this.store.transact(null, now, async (tx) => {
@@ -112,8 +136,7 @@ export class Pacer {
     });
   }
 
-  /** DingTalk said wait anyway: nothing is reserved on `key` before `until`, and held slots before it are void. */
-  async block(key: string, until: number, now: number): Promise<void> {
+  async block({ key }: Pick<Reservation, 'key'>, until: number, now: number): Promise<void> {
     await this.store.transact(null, now, async (tx) => {
       const state = parseWindow((await tx.pacing([key])).get(key));
       if ((state.blockedUntil ?? 0) >= until) return;

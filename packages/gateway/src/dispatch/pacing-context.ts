@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Pacer, Reservation } from './pacer.js';
+import type { PacingWindows, Reservation } from './pacer.js';
 
 /**
  * What the client's `beforeCall` hook (installed by the gateway on every DingTalk client) knows about the job it is
@@ -91,7 +91,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * A `beforeCall` hook: the job's ticket for this call, the slot it held, or a slot of its own, waited for or deferred;
  * then, last thing before the call goes out, the job's lease must still hold (LeaseTooShort otherwise).
  */
-export function pacedCalls(pacer: Pacer, now: () => number, reservationsFor: (api: string) => Reservation[]): (api: string) => Promise<void> {
+export function pacedCalls(pacer: PacingWindows, now: () => number, reservationsFor: (api: string) => Reservation[]): (api: string) => Promise<void> {
   return async (api) => {
     const context = storage.getStore();
     const own = await pace(pacer, now, reservationsFor(api), context);
@@ -104,7 +104,7 @@ export function pacedCalls(pacer: Pacer, now: () => number, reservationsFor: (ap
 }
 
 /** Waits for the call's slot; returns the slot when the call reserved one of its own (not a ticket). */
-async function pace(pacer: Pacer, now: () => number, calls: Reservation[], context: PaceContext | undefined): Promise<{ key: string; at: number } | null> {
+async function pace(pacer: PacingWindows, now: () => number, calls: Reservation[], context: PaceContext | undefined): Promise<{ key: string; at: number } | null> {
   if (calls.length === 0) return null;
   if (context && calls.map((c) => context.take(c.key, now())).every(Boolean)) return null;
   const key = calls[0]!.key;

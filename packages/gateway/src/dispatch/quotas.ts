@@ -28,7 +28,8 @@ export class Quotas {
     const windowMs = Math.ceil(20_000 / delivery.appCallsPerSecond);
     this.appCalls = { limit: 20, windowMs, lateMs: Math.max(25, Math.floor((windowMs - 1_000) / 2)) };
     // Over the limit DingTalk filters recipients (143103) and the tracker sends them again: no block to fear.
-    this.recipients = { limit: delivery.recipientsPerMinute, windowMs: 60_000, granularityMs: 1_000, lateMs: 5_000 };
+    // For the same reason a window Redis lost counts as empty (lostMs 0): a guess costs a retry, not a block.
+    this.recipients = { limit: delivery.recipientsPerMinute, windowMs: 60_000, granularityMs: 1_000, lateMs: 5_000, lostMs: 0 };
   }
 
   robotCall(webhook: string, lane: 'normal' | 'reserve' = 'normal'): Reservation {

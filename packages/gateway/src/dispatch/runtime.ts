@@ -6,7 +6,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Store } from '../store/types.js';
 import type { DueJob } from '../domain/jobs.js';
 import type { DestinationGates } from './gates.js';
-import type { Pacer } from './pacer.js';
+import type { PacingWindows } from './pacer.js';
 import type { Quotas } from './quotas.js';
 
 /** A configured app: its client and its name in the configuration. */
@@ -43,7 +43,7 @@ export interface Runtime {
   store: Store;
   apps: Map<string, AppHandle>;
   robots: Map<string, RobotHandle>;
-  pacer: Pacer;
+  pacer: PacingWindows;
   /** Destinations whose backlog holds their slots far ahead: their new jobs wait unclaimed (see gates.ts). */
   gates: DestinationGates;
   quotas: Quotas;

@@ -253,8 +253,13 @@ async function failed(ctx: JobContext, d: ChannelDescriptor, jobs: SendJob[], se
 
   if (ding?.errorClass === 'rate_limited' && ding.waitMs) {
     // Blocked anyway (another sender shares the robot or app?): nothing goes there until the block ends.
-    const own = (await d.pacing(rt, destination, started))[0]!.key;
-    for (const key of [own, ...(d.reserve?.(rt, destination) ?? []).map((r) => r.key)]) await rt.pacer.block(key, now + ding.waitMs, now);
+    const own = (await d.pacing(rt, destination, started))[0]!;
+    try {
+      for (const window of [own, ...(d.reserve?.(rt, destination) ?? [])]) await rt.pacer.block(window, now + ding.waitMs, now);
+    } catch (err) {
+      // The windows are away (Redis): this batch still waits out the block (its retry delay); the outcome is recorded.
+      rt.log.warn({ err: describe(err), channel: d.channel }, "DingTalk's block could not be recorded in the pacing windows");
+    }
   }
   const at = attempts[0]?.at ?? now;
   const outcome = await work(rt, jobs.map(fenceOf), async (tx) => {

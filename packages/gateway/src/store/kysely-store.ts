@@ -540,6 +540,17 @@ export abstract class KyselyStore implements Store {
       .execute();
   }
 
+  lockedMeta(key: string, decide: (value: string | null) => Promise<string>): Promise<string> {
+    return this.inTransaction(async (trx) => {
+      // Created empty first, so that there is a row to lock even the first time.
+      await trx.insertInto('meta').values({ key, value: '' }).onConflict((oc) => oc.column('key').doNothing()).execute();
+      const row = await this.lockForUpdate(trx.selectFrom('meta').select('value').where('key', '=', key)).executeTakeFirstOrThrow();
+      const value = await decide(row.value === '' ? null : row.value);
+      if (value !== row.value) await trx.updateTable('meta').set({ value }).where('key', '=', key).execute();
+      return value;
+    });
+  }
+
   async nextDue(scope: ClaimScope = {}): Promise<number | null> {
     const ready = () => this.db.selectFrom('jobs').select('runAt').where('state', '=', 'ready');
     const earliest = async (qb: ReturnType<typeof ready>) => {

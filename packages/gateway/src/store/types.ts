@@ -236,6 +236,11 @@ export interface Store {
   publishEvents(): void;
   /** A write that proves the store accepts writes now (readiness). */
   probe(): Promise<void>;
+  /**
+   * Runs `decide` on a meta value (null: none yet) while holding it locked, and stores what it answers: one instance
+   * at a time decides (cluster/redis-epoch.ts records Redis's epoch this way).
+   */
+  lockedMeta(key: string, decide: (value: string | null) => Promise<string>): Promise<string>;
   queueStats(now: number): Promise<{ depth: number; oldestAgeMs: number; dead: number }>;
   /** Folded jobs whose digest is gone (it settled another way: every message recalled): deleted; answers how many. */
   collectFolded(): Promise<number>;

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../observability/logger.js';
+import type { Store } from '../store/types.js';
+import type { RedisLink } from './redis-link.js';
+
+/**
+ * Settles the epoch (KEYS[1]) against the one PostgreSQL recorded (ARGV[1], '' for none): the same, or a cluster's
+ * first start (nothing recorded: Redis's is adopted, or a fresh one set), answers {epoch, 0}. Recorded but absent or
+ * replaced in Redis: Redis lost the cluster's state; a fresh epoch is set, the moment (ARGV[3]) kept in KEYS[2] for
+ * the windows to count as full from, and {epoch, 1} answered.
+ */
+const SETTLE = `local cur = redis.call('GET', KEYS[1])
+if cur and (cur == ARGV[1] or ARGV[1] == '') then return {cur, 0} end
+redis.call('SET', KEYS[1], ARGV[2])
+if not cur and ARGV[1] == '' then return {ARGV[2], 0} end
+redis.call('SET', KEYS[2], ARGV[3])
+return {ARGV[2], 1}`;
+
+type Settle = (keys: number, epochKey: string, lostKey: string, recorded: string, fresh: string, now: string) => Promise<[string, number]>;
+
+/**
+ * Tells a Redis that lost the cluster's state (it came back empty, or from an old snapshot) from a cluster's first
+ * start. Redis holds an epoch marker (a random value, set once) and PostgreSQL records it; every pacing script compares
+ * the epoch it was given with Redis's before anything else, so a loss is found before any reservation is made on the
+ * emptied Redis. One instance at a time settles it (the PostgreSQL row stays locked meanwhile), so a loss is declared
+ * once, and an instance that finds the epoch another one just set adopts it.
+ */
+export class RedisEpoch {
+  readonly key: string;
+  /** When Redis was last found to have lost the windows (the gateway's clock): they count as full from then. */
+  readonly lostKey: string;
+  private readonly metaKey: string;
+  private known: string | null = null;
+  private settling: Promise<string> | null = null;
+
+  constructor(
+    private readonly link: RedisLink,
+    private readonly store: Store,
+    private readonly log: Logger,
+    now: () => number,
+  ) {
+    this.key = `${link.prefix}epoch`;
+    this.lostKey = `${link.prefix}lost`;
+    this.metaKey = `redis-epoch:${link.prefix}`;
+    link.redis.defineCommand('dingpushSettleEpoch', { lua: SETTLE });
+    // Settled as soon as Redis is there (at start, after every reconnect), so that the first reservation does not
+    // wait for it: an instance's first send would otherwise start later than another's next one (order across
+    // instances in a burst). The scripts' own check stays the guarantee; a failure here is retried by it.
+    link.redis.on('ready', () => void this.settle(now()).catch(() => {}));
+  }
+
+  /** The epoch this instance last settled (null: none yet). */
+  current(): string | null {
+    return this.known;
+  }
+
+  /** Compares Redis's epoch with the recorded one and settles it (concurrent callers share one settling). */
+  settle(now: number): Promise<string> {
+    this.settling ??= this.store
+      .lockedMeta(this.metaKey, async (recorded) => {
+        const settle = (this.link.redis as unknown as { dingpushSettleEpoch: Settle }).dingpushSettleEpoch;
+        const [epoch, lost] = await settle.call(this.link.redis, 2, this.key, this.lostKey, recorded ?? '', randomUUID(), String(now));
+        if (lost) this.log.warn({ at: new Date(now).toISOString() }, 'Redis lost the pacing windows: each counts as full for one window length from now, never as empty');
+        return epoch;
+      })
+      .then((epoch) => {
+        this.known = epoch;
+        return epoch;
+      })
+      .finally(() => {
+        this.settling = null;
+      });
+    return this.settling;
+  }
+}
