@@ -1,5 +1,5 @@
 import { shanghaiDay } from '../dispatch/day.js';
-import { type PaceRule, parseWindow, type WindowState } from '../dispatch/pacer.js';
+import type { PaceRule, WindowState } from '../dispatch/pacer.js';
 import type { Runtime } from '../dispatch/runtime.js';
 import { adviceFor } from '../domain/dingtalk-reason.js';
 import type { RecentAttempt } from '../store/dashboard.js';
@@ -49,8 +49,9 @@ export async function destinationsView(rt: Runtime, only: { apps?: string[]; rob
   const robots = [...rt.robots.values()].filter((r) => !only.robots || only.robots.includes(r.name));
   const apps = [...rt.apps.values()].filter((a) => !only.apps || only.apps.includes(a.name));
   const robotKeys = robots.map((r) => rt.quotas.robotCall(r.webhook).key);
-  const windows = await rt.store.pacingStates(robotKeys, apps.flatMap((a) => [`app:${a.appKey}:`, `recipients:${a.appKey}`]));
-  const windowOf = (key: string) => parseWindow(windows.get(key));
+  // From wherever the windows live: the store, or Redis in cluster mode.
+  const windows = await rt.pacer.states(robotKeys, apps.flatMap((a) => [`app:${a.appKey}:`, `recipients:${a.appKey}`]));
+  const windowOf = (key: string): WindowState => windows.get(key) ?? { log: [] };
   const blocked = (...states: WindowState[]) => {
     const until = Math.max(0, ...states.map((s) => s.blockedUntil ?? 0));
     return until > now ? iso(until) : null;
@@ -84,10 +85,10 @@ export async function destinationsView(rt: Runtime, only: { apps?: string[]; rob
           name: a.name,
           channels: Object.fromEntries(['work_notice', 'chat', 'robot_oto', 'robot_group'].map((ch) => [ch, queueOf(ch, a.name)])),
           quota: {
-            calls: callWindows.map(([k, s]) => ({ api: k.slice(`app:${a.appKey}:`.length), ...inUse(parseWindow(s), rt.quotas.appCalls, now) })),
+            calls: callWindows.map(([k, s]) => ({ api: k.slice(`app:${a.appKey}:`.length), ...inUse(s, rt.quotas.appCalls, now) })),
             recipients: inUse(recipients, rt.quotas.recipients, now),
           },
-          blockedUntil: blocked(recipients, ...callWindows.map(([, s]) => parseWindow(s))),
+          blockedUntil: blocked(recipients, ...callWindows.map(([, s]) => s)),
           ...lastCalls(attempts, (x) => x.channel !== 'robot' && x.destination === a.name),
           nearDailyCap: near,
         };

@@ -1,5 +1,5 @@
 import { DingTalkError } from '@dingpush/dingtalk';
-import type { PacingWindows, Reservation } from '../dispatch/pacer.js';
+import type { PacingWindows, Reservation, WindowState } from '../dispatch/pacer.js';
 import type { RedisEpoch } from './redis-epoch.js';
 import type { RedisLink } from './redis-link.js';
 
@@ -152,6 +152,19 @@ function unavailable(err: unknown): DingTalkError {
   );
 }
 
+/** A window as the scripts store it (`epoch|blocked|t,w;t,w…`); one of another epoch is not this cluster's any more. */
+export function redisWindow(raw: string, epoch: string | null): WindowState {
+  const [e, blocked, log] = raw.split('|');
+  if (epoch !== null && e !== epoch) return { log: [] };
+  return {
+    log: (log ?? '')
+      .split(';')
+      .filter(Boolean)
+      .map((pair) => pair.split(',').map(Number) as [number, number]),
+    ...(blocked ? { blockedUntil: Number(blocked) } : {}),
+  };
+}
+
 export class RedisPacer implements PacingWindows {
   private readonly scripts: Scripts;
 
@@ -178,6 +191,27 @@ export class RedisPacer implements PacingWindows {
 
   async block(window: Pick<Reservation, 'key' | 'rule'>, until: number, now: number): Promise<void> {
     await this.run('dingpushPaceBlock', now, [window.key], [String(until), String(window.rule.windowMs), String(window.rule.lostMs ?? window.rule.windowMs)]);
+  }
+
+  async states(keys: string[], prefixes: string[]): Promise<Map<string, WindowState>> {
+    const out = new Map<string, WindowState>();
+    if (this.link.problem()) return out;
+    const base = `${this.link.prefix}pace:`;
+    const found = new Set(keys);
+    for (const p of prefixes) {
+      // The app's windows per API: a handful of keys, each expiring when idle.
+      const stream = this.link.redis.scanStream({ match: `${base}${p.replace(/[*?[\]\\]/g, '\\$&')}*`, count: 200 });
+      for await (const batch of stream as AsyncIterable<string[]>) for (const k of batch) found.add(k.slice(base.length));
+    }
+    const list = [...found];
+    if (list.length === 0) return out;
+    const epoch = this.epoch.current();
+    const values = await this.link.redis.mget(...list.map((k) => `${base}${k}`));
+    list.forEach((k, i) => {
+      const v = values[i];
+      if (v) out.set(k, redisWindow(v, epoch));
+    });
+    return out;
   }
 
   /** Runs a script; when Redis's epoch is not the one this instance knows, settles it (a loss, or a first start) first. */

@@ -112,11 +112,18 @@ export interface PacingWindows {
   peek(calls: Reservation[], now: number): Promise<number>;
   /** DingTalk said wait anyway: nothing is reserved on the window before `until`, and held slots before it are void. */
   block(window: Pick<Reservation, 'key' | 'rule'>, until: number, now: number): Promise<void>;
+  /** The windows of `keys`, and of every key starting with one of `prefixes`, as they stand (read only: dashboards). */
+  states(keys: string[], prefixes: string[]): Promise<Map<string, WindowState>>;
 }
 
 /** The windows in the store (SQLite, or PostgreSQL without Redis): a row per window, locked for each step. */
 export class Pacer implements PacingWindows {
   constructor(private readonly store: Store) {}
+
+  async states(keys: string[], prefixes: string[]): Promise<Map<string, WindowState>> {
+    const raw = await this.store.pacingStates(keys, prefixes);
+    return new Map([...raw].map(([k, v]) => [k, parseWindow(v)]));
+  }
 
   async acquire(calls: Reservation[], now: number, held: number | null = null): Promise<number> {
     if (calls.length === 0) return now;
