@@ -149,9 +149,9 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
   metrics.watchLinks(runtime.links);
   runtime.wake = (due) => {
     dispatcher.wake(due);
-    wakeups?.announce();
+    wakeups?.announce(due);
   };
-  if (wakeups && opts.dispatch !== false) wakeups.listen(() => dispatcher.wake());
+  if (wakeups && opts.dispatch !== false) wakeups.listen((due) => dispatcher.wake(due));
   // A moment for Redis to connect, so that the first claims do not find it still connecting; a start never fails on it.
   await redis?.ready(2_000);
   // And for the epoch (settled once Redis is ready), so that the first reservations do not wait for it either.

@@ -36,6 +36,8 @@ interface Cluster {
   /** Moves the gateways' and the emulator's clocks forward together. */
   advance(ms: number): Promise<void>;
   now(): number;
+  /** The PostgreSQL schema, which names the cluster (its Redis keys' prefix). */
+  schema: string;
 }
 
 function useCluster(
@@ -43,7 +45,7 @@ function useCluster(
   opts: { instances: number; redis?: () => string; config?: Partial<ConfigInput>; dispatch?: boolean[]; configure?: (c: ConfigInput) => void },
 ): Cluster {
   const schema = usePostgresSchema(name);
-  const c = { gateways: [], api: [] } as unknown as Cluster;
+  const c = { gateways: [], api: [], schema } as unknown as Cluster;
   beforeAll(async () => {
     c.emu = await startEmulator({ org: parseOrg(org()), port: 0 });
     const input = gatewayConfig(c.emu.url, mkdtempSync(join(tmpdir(), 'dingpush-cluster-')), {
@@ -203,6 +205,27 @@ describe('wake-ups across instances', () => {
     await expect.poll(async () => (await c.api[0]!.get(id)).deliveries![0]!.status, { timeout: 4_000, interval: 20 }).toBe('sent');
     expect(Date.now() - started).toBeLessThan(2_000);
   });
+
+  it('a burst of accepts is a few announcements, not one each: every one still reaches the other instance', async () => {
+    // Every announcement costs each instance a claim on the shared store: one per accept made them claim at the accept rate.
+    const sub = new Redis(REDIS_URL);
+    const heard: string[] = [];
+    await sub.psubscribe(`dingpush:${c.schema}:*wake`);
+    sub.on('pmessage', (_p: string, _ch: string, message: string) => heard.push(message));
+    const started = Date.now();
+    const ids = await Promise.all(Array.from({ length: 200 }, (_, i) => c.api[0]!.send({ to: { userIds: [`u${i}`] }, message: text(`burst ${i}`) }).then((r) => r.id)));
+    const took = Date.now() - started;
+    await new Promise((r) => setTimeout(r, 100));
+    await sub.quit();
+    // At most one every 20 ms, and the first at once; each names the work (send jobs to the app), not just "look".
+    expect(heard.length).toBeGreaterThan(0);
+    expect(heard.length).toBeLessThanOrEqual(Math.ceil(took / 20) + 2);
+    expect(heard.length).toBeLessThan(200);
+    expect(JSON.parse(heard[0]!).due).toEqual([expect.objectContaining({ kind: 'send', channel: 'work_notice' })]);
+    // Nothing is left waiting for the 5 s poll.
+    // (200 sends at the app's 16 calls a second, tracking looks sharing them: about 20 s.)
+    for (const id of ids.slice(-5)) await c.api[0]!.waitFor(id, { timeoutMs: 45_000, until: (n) => n.deliveries!.every((d) => d.status !== 'queued') });
+  }, 80_000);
 });
 
 /** A Redis server of the describe's own (no persistence: a restart comes back empty), which its tests may kill. */
