@@ -54,13 +54,18 @@ function ownRedis() {
     s.kill('SIGKILL');
     await exited;
   };
-  return { url, start, kill, cleanup: async () => (await kill(), rmSync(dir, { recursive: true, force: true })) };
+  const cleanup = async () => {
+    await kill();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { url, start, kill, cleanup };
 }
 
 const robot: Reservation = { key: 'robot:r', rule: { limit: 20, windowMs: 62_000, lateMs: 1_500 }, weight: 1 };
 
 describe('Redis losing part of the windows', () => {
   const schema = usePostgresSchema('redis_pacing_loss');
+  const otherSchema = usePostgresSchema('redis_pacing_loss_other');
   const redis = ownRedis();
   let store: Store;
   const links: RedisLink[] = [];
@@ -95,4 +100,25 @@ describe('Redis losing part of the windows', () => {
     // The snapshot has ten slots: trusted, a 21st to 30th call would go within the minute.
     expect(await pacer.acquire([robot], t0 + 2)).toBeGreaterThanOrEqual(t0 + 62_001);
   }, 30_000);
+
+  it('two clusters named alike (each its own PostgreSQL) on one Redis are refused, not taken for a loss each time the other settles', async () => {
+    const other = await openStore({ postgres: PG_URL, schema: otherSchema });
+    try {
+      const link = await open(`${schema}_twins`);
+      const a = new RedisPacer(link, new RedisEpoch(link, store, silent, Date.now));
+      const bEpoch = new RedisEpoch(link, other, silent, Date.now);
+      const b = new RedisPacer(link, bEpoch);
+      const t0 = 5_000_000;
+      expect(await a.acquire([robot], t0)).toBe(t0);
+      // The second cluster must not adopt the first one's epoch (and so its windows, and every loss after it).
+      const err = await b.acquire([robot], t0 + 1).catch((e: unknown) => e);
+      expect(String((err as Error)?.message)).toMatch(/another cluster/);
+      expect(bEpoch.problem()).toMatch(/give each its own store.cluster/);
+      // And the first goes on undisturbed: no loss declared for it.
+      expect(await a.acquire([robot], t0 + 2)).toBe(t0 + 2);
+      expect(await link.redis.get(`${link.prefix}lost`)).toBeNull();
+    } finally {
+      await other.close();
+    }
+  });
 });

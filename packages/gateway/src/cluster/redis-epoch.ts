@@ -8,16 +8,25 @@ import type { RedisLink } from './redis-link.js';
  * first start (nothing recorded: Redis's is adopted, or a fresh one set), answers {epoch, 0}. Recorded but absent or
  * replaced in Redis, or Redis restarted since it was recorded (ARGV[4] '1': a snapshot keeps the epoch but not what
  * came after it): Redis lost the cluster's state; a fresh epoch is set, the moment (ARGV[3]) kept in KEYS[2] for the
- * windows to count as full from, and {epoch, 1} answered.
+ * windows to count as full from, and {epoch, 1} answered. An epoch starts with its cluster's owner id (`owner/…`,
+ * ARGV[5]): Redis's, of another owner, belongs to another cluster whose keys have the same name (another PostgreSQL,
+ * the same store.cluster or schema) and is an error, neither adopted nor replaced: each replacing the other's would
+ * declare a loss at every step of either, and neither cluster would send again.
  */
 const SETTLE = `local cur = redis.call('GET', KEYS[1])
+if cur and ARGV[5] ~= '' then
+  local owner = string.match(cur, '^([^/]*)/')
+  if owner and owner ~= ARGV[5] then
+    return redis.error_reply('CLUSTER another cluster (with its own PostgreSQL) uses the same keys in this Redis: give each its own store.cluster')
+  end
+end
 if cur and ARGV[4] ~= '1' and (cur == ARGV[1] or ARGV[1] == '') then return {cur, 0} end
 redis.call('SET', KEYS[1], ARGV[2])
 if not cur and ARGV[1] == '' then return {ARGV[2], 0} end
 redis.call('SET', KEYS[2], ARGV[3])
 return {ARGV[2], 1}`;
 
-type Settle = (keys: number, epochKey: string, lostKey: string, recorded: string, fresh: string, now: string, restarted: string) => Promise<[string, number]>;
+type Settle = (keys: number, epochKey: string, lostKey: string, recorded: string, fresh: string, now: string, restarted: string, owner: string) => Promise<[string, number]>;
 
 /** What PostgreSQL records: the epoch and the run of Redis (its run_id, new at every start) it was last seen in. */
 const recordOf = (epoch: string, run: string) => `${epoch} ${run}`;
@@ -45,6 +54,8 @@ export class RedisEpoch {
   private readonly metaKey: string;
   private known: string | null = null;
   private settling: Promise<string> | null = null;
+  /** Why the epoch cannot be settled (another cluster's keys), for /readyz; null once it settles. */
+  private refused: string | null = null;
 
   constructor(
     private readonly link: RedisLink,
@@ -65,6 +76,11 @@ export class RedisEpoch {
     });
   }
 
+  /** Why shared quotas wait although Redis is there (another cluster's keys), or null. */
+  problem(): string | null {
+    return this.refused;
+  }
+
   /** The epoch this instance last settled (null: none yet). */
   current(): string | null {
     return this.known;
@@ -78,15 +94,29 @@ export class RedisEpoch {
         const run = await this.runId();
         const settle = (this.link.redis as unknown as { dingpushSettleEpoch: Settle }).dingpushSettleEpoch;
         const restarted = recorded.run !== null && recorded.run !== run ? '1' : '0';
-        const [epoch, lost] = await settle.call(this.link.redis, 2, this.key, this.lostKey, recorded.epoch, randomUUID(), String(now), restarted);
+        // The cluster's owner id, from its recorded epoch ('' for one recorded before epochs had it: not checked).
+        const owner = recorded.epoch === '' ? randomUUID() : (/^([^/]*)\//.exec(recorded.epoch)?.[1] ?? '');
+        const fresh = `${owner || randomUUID()}/${randomUUID()}`;
+        const [epoch, lost] = await settle.call(this.link.redis, 2, this.key, this.lostKey, recorded.epoch, fresh, String(now), restarted, owner);
         if (lost) this.log.warn({ at: new Date(now).toISOString() }, 'Redis lost the pacing windows: each counts as full for one window length from now, never as empty');
         return recordOf(epoch, run);
       })
-      .then((value) => {
-        const { epoch } = parseRecord(value);
-        this.known = epoch;
-        return epoch;
-      })
+      .then(
+        (value) => {
+          const { epoch } = parseRecord(value);
+          this.known = epoch;
+          this.refused = null;
+          return epoch;
+        },
+        (err: unknown) => {
+          const message = err instanceof Error ? err.message : String(err);
+          if (message.startsWith('CLUSTER')) {
+            if (this.refused === null) this.log.error({ redis: this.link.prefix }, message.slice('CLUSTER '.length));
+            this.refused = message.slice('CLUSTER '.length);
+          }
+          throw err;
+        },
+      )
       .finally(() => {
         this.settling = null;
       });
