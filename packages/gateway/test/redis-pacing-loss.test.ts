@@ -121,4 +121,19 @@ describe('Redis losing part of the windows', () => {
       await other.close();
     }
   });
+
+  // KNOWN DEFECT (not fixed, see the review report): a slot held from before a loss, later than the lost window's end,
+  // is honoured after it: nothing tells it from a slot of the new epoch, and the new epoch's windows do not count it.
+  // 20 held at t0+124002 plus 20 reserved after the loss at t0+63000: 40 in one 62 s window. `it.fails` until fixed.
+  it.fails('a slot held from before a loss beyond the lost window is not honoured on top of the new epoch\'s slots', async () => {
+    const link = await open(`${schema}_heldfar`);
+    const pacer = new RedisPacer(link, new RedisEpoch(link, store, silent, Date.now));
+    const t0 = 9_000_000;
+    let held = 0;
+    for (let i = 0; i < 60; i++) held = await pacer.acquire([robot], t0);
+    expect(held).toBe(t0 + 124_002);
+    await link.redis.flushall();
+    for (let i = 0; i < 20; i++) expect(await pacer.acquire([robot], t0 + 1_000)).toBe(t0 + 63_000);
+    expect(await pacer.acquire([robot], held, held)).toBeGreaterThan(t0 + 63_000 + 62_000);
+  });
 });
