@@ -135,7 +135,7 @@ export async function startGateway(config: Config, opts: GatewayOptions = {}): P
     outbound,
     now,
     wake: () => {},
-    degraded: () => redis?.problem() ?? null,
+    degraded: () => redis?.problem() ?? epoch?.problem() ?? null,
     ...(publisher ? { bus: publisher } : {}),
     links: () => ({ ...(consumer ? { ingest: consumer.state() } : {}), ...(publisher ? { events: publisher.state() } : {}) }),
     callbackSecret: (name) => {
