@@ -1,5 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { ApiKeyConfig } from '../config/schema.js';
+import type { FastifyRequest } from 'fastify';
+import { refuseDropInKey } from '../notifications/app-choice.js';
 import { RequestError } from '../notifications/errors.js';
 
 /** Who is calling: a configured API key, or anyone in sandbox mode. */
@@ -79,4 +81,17 @@ function permitted(caller: Caller, access: Access): Caller {
   if (access === 'send' && caller.scope === 'read')
     throw new RequestError(403, 'forbidden', 'scope', `API key "${caller.name}" has scope read: it may read, never send, recall, retry or resend`);
   return caller;
+}
+
+/**
+ * The onRequest hooks of the /v1 routes that only a key for the whole API may use (media, directory): `sending` for
+ * those that change something, `reading` for those a read-only key may use too. A key limited to drop-in targets may
+ * use neither.
+ */
+export function apiKeyHooks(keys: ApiKeys): Record<'sending' | 'reading', (req: FastifyRequest) => Promise<void>> {
+  const hook = (access: Access) => async (req: FastifyRequest) => {
+    req.sender = keys.authenticate(req.headers.authorization, access);
+    refuseDropInKey(req.sender.limits);
+  };
+  return { sending: hook('send'), reading: hook('read') };
 }

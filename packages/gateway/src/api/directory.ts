@@ -1,15 +1,15 @@
 import { DingTalkError } from '@dingpush/dingtalk';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { SyncRunning, SyncSuperseded, syncDirectory } from '../directory/sync.js';
 import { dingtalkReason } from '../domain/dingtalk-reason.js';
 import { normalizeMobile } from '../domain/mobile.js';
 import type { Runtime } from '../dispatch/runtime.js';
-import { chooseApp, refuseDropInKey } from '../notifications/app-choice.js';
+import { chooseApp } from '../notifications/app-choice.js';
 import { invalid, RequestError } from '../notifications/errors.js';
 import { firstIssue, mobileSchema } from '../notifications/request.js';
 import type { DirectorySyncState } from '../store/types.js';
-import type { ApiKeys } from './auth.js';
+import { type ApiKeys, apiKeyHooks } from './auth.js';
 import { guardStore } from './guard-store.js';
 import { jsonSchema, schemas } from './openapi.js';
 
@@ -50,15 +50,8 @@ const stateView = (s: DirectorySyncState | undefined) =>
 
 /** POST /v1/directory/sync and GET /v1/directory/users (shared/design.md "Drop-in endpoints, targets, media and directory"). */
 export async function directoryRoutes(app: FastifyInstance, rt: Runtime, keys: ApiKeys): Promise<void> {
-  const authenticate = async (req: FastifyRequest) => {
-    req.sender = keys.authenticate(req.headers.authorization, 'send');
-    refuseDropInKey(req.sender.limits);
-  };
   // A read-only key may look, never change; a key limited to drop-in targets may do neither here.
-  const reading = async (req: FastifyRequest) => {
-    req.sender = keys.authenticate(req.headers.authorization, 'read');
-    refuseDropInKey(req.sender.limits);
-  };
+  const { sending: authenticate, reading } = apiKeyHooks(keys);
 
   app.post(
     '/v1/directory/sync',

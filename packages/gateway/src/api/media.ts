@@ -1,13 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import { MEDIA_MAX_BYTES, type MediaKind } from '@dingpush/dingtalk';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Runtime } from '../dispatch/runtime.js';
 import { intake } from '../media/intake.js';
-import { refuseDropInKey } from '../notifications/app-choice.js';
 import { invalid, RequestError } from '../notifications/errors.js';
 import type { MediaInfo } from '../store/types.js';
-import type { ApiKeys } from './auth.js';
+import { type ApiKeys, apiKeyHooks } from './auth.js';
 import { guardStore } from './guard-store.js';
 import { schemas } from './openapi.js';
 
@@ -23,15 +22,8 @@ const view = (m: MediaInfo) => ({ id: m.id, type: m.type, filename: m.filename, 
 export async function mediaRoutes(app: FastifyInstance, rt: Runtime, keys: ApiKeys): Promise<void> {
   // Only this route's files count against DingTalk's largest file; other bodies keep server.bodyLimitBytes.
   await app.register(multipart, { limits: { fileSize: MEDIA_MAX_BYTES, files: 1, fields: 4, parts: 6 } });
-  const authenticate = async (req: FastifyRequest) => {
-    req.sender = keys.authenticate(req.headers.authorization, 'send');
-    refuseDropInKey(req.sender.limits);
-  };
   // A read-only key may look, never change; a key limited to drop-in targets may do neither here.
-  const reading = async (req: FastifyRequest) => {
-    req.sender = keys.authenticate(req.headers.authorization, 'read');
-    refuseDropInKey(req.sender.limits);
-  };
+  const { sending: authenticate, reading } = apiKeyHooks(keys);
 
   app.post(
     '/v1/media',
