@@ -115,22 +115,24 @@ export class AmqpConsumer {
 
   private async handle(channel: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
     const verdict = await this.judge(msg);
-    this.rt.metrics.ingested.inc({ outcome: verdict.outcome });
+    // Counted once done, not when judged: a dead letter counted is one already in <queue>.dead.
+    const done = () => this.rt.metrics.ingested.inc({ outcome: verdict.outcome });
     if (verdict.outcome === 'dead') {
       this.rt.log.warn({ queue: this.queue, messageId: msg.properties.messageId, reason: verdict.reason }, 'queue message dead-lettered');
       await this.deadLetter(channel, msg, verdict.reason);
       channel.ack(msg);
-      return;
+      return done();
     }
     if (verdict.outcome === 'retry') {
       this.rt.log.warn({ queue: this.queue, reason: verdict.reason }, 'the store cannot take a queue message; it goes back to the queue');
       // It waits here (holding a prefetch slot, which slows the consumer while the store is away), then goes back.
       if (!this.stopping) await new Promise((r) => setTimeout(r, STORE_RETRY_MS));
       channel.nack(msg, false, true);
-      return;
+      return done();
     }
     // Stored (committed) or already stored: only now is it acknowledged.
     channel.ack(msg);
+    done();
   }
 
   /** What becomes of a message: everything HTTP would refuse with a 4xx is dead, a failing store is a retry. */
