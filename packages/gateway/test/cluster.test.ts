@@ -1,6 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseOrg, type RunningEmulator, startEmulator } from '@dingpush/emulator';
@@ -10,6 +8,7 @@ import { openRedis } from '../src/cluster/redis-link.js';
 import { RedisTokenStore } from '../src/cluster/token-store.js';
 import { createLogger } from '../src/observability/logger.js';
 import { type ConfigInput, DingpushClient, parseConfig, type RunningGateway, startGateway } from '../src/server.js';
+import { ownRedisServer } from './own-redis.js';
 import { API_KEY, busiestMinute, type EmulatorCall, gatewayConfig, org, PG_URL, SEND, text, usePostgresSchema } from './helpers.js';
 
 /**
@@ -19,14 +18,6 @@ import { API_KEY, busiestMinute, type EmulatorCall, gatewayConfig, org, PG_URL, 
 
 const REDIS_URL = process.env.DINGPUSH_TEST_REDIS ?? 'redis://127.0.0.1:6379';
 const TOKEN_PATHS = ['/gettoken', '/v1.0/oauth2/accessToken'];
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 
 interface Cluster {
   emu: RunningEmulator;
@@ -228,35 +219,15 @@ describe('wake-ups across instances', () => {
   }, 80_000);
 });
 
-/** A Redis server of the describe's own (no persistence: a restart comes back empty), which its tests may kill. */
+/** A Redis server of the describe's own (a restart comes back empty), which its tests may kill; started again after each. */
 function useOwnRedis() {
-  let port = 0;
-  let server: ChildProcess | undefined;
-  const start = async () => {
-    server = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], { stdio: 'ignore' });
-    const probe = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, retryStrategy: () => 50 });
-    probe.on('error', () => {});
-    await probe.connect().catch(() => {});
-    await probe.ping();
-    probe.disconnect();
-  };
-  const stop = async () => {
-    const s = server;
-    server = undefined;
-    if (!s || s.exitCode !== null) return;
-    const exited = new Promise((r) => s.once('exit', r));
-    s.kill('SIGKILL');
-    await exited;
-  };
-  beforeAll(async () => {
-    port = await freePort();
-    await start();
-  });
+  const own = ownRedisServer();
+  beforeAll(own.start);
   afterEach(async () => {
-    if (!server) await start();
+    if (!own.running()) await own.start();
   });
-  afterAll(stop);
-  return { url: () => `redis://127.0.0.1:${port}`, start, stop };
+  afterAll(own.cleanup);
+  return { url: own.url, start: own.start, stop: own.kill };
 }
 
 describe('Redis away', () => {

@@ -1,9 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisEpoch } from '../src/cluster/redis-epoch.js';
 import { openRedis, type RedisLink } from '../src/cluster/redis-link.js';
@@ -12,6 +7,7 @@ import type { Reservation } from '../src/dispatch/pacer.js';
 import { createLogger } from '../src/observability/logger.js';
 import { openStore, type Store } from '../src/server.js';
 import { PG_URL, usePostgresSchema } from './helpers.js';
+import { ownRedisServer } from './own-redis.js';
 
 /**
  * Ways Redis can lose part of the windows that the epoch marker alone does not see, on a Redis of the test's own (it
@@ -20,53 +16,12 @@ import { PG_URL, usePostgresSchema } from './helpers.js';
 
 const silent = createLogger('silent');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** A redis-server that snapshots only when told (SAVE) and loads its last snapshot when started again. */
-function ownRedis() {
-  const dir = mkdtempSync(join(tmpdir(), 'dingpush-redis-'));
-  let port = 0;
-  let server: ChildProcess | undefined;
-  const url = () => `redis://127.0.0.1:${port}`;
-  const start = async () => {
-    port ||= await freePort();
-    server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    const probe = new Redis(url(), { lazyConnect: true, retryStrategy: () => 50 });
-    probe.on('error', () => {});
-    await probe.connect().catch(() => {});
-    await probe.ping();
-    probe.disconnect();
-  };
-  const kill = async () => {
-    const s = server;
-    server = undefined;
-    if (!s || s.exitCode !== null) return;
-    const exited = new Promise((r) => s.once('exit', r));
-    s.kill('SIGKILL');
-    await exited;
-  };
-  const cleanup = async () => {
-    await kill();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  return { url, start, kill, cleanup };
-}
-
 const robot: Reservation = { key: 'robot:r', rule: { limit: 20, windowMs: 62_000, lateMs: 1_500 }, weight: 1 };
 
 describe('Redis losing part of the windows', () => {
   const schema = usePostgresSchema('redis_pacing_loss');
   const otherSchema = usePostgresSchema('redis_pacing_loss_other');
-  const redis = ownRedis();
+  const redis = ownRedisServer();
   let store: Store;
   const links: RedisLink[] = [];
   const open = async (cluster: string) => {
