@@ -167,6 +167,15 @@ describe('media through the gateway', () => {
     expect(done.deliveries![0]!.reason).toMatch(/40005/);
   });
 
+  it('an upload that gets no answer is not a lost send: the chat message (which cannot be asked whether it arrived) is sent once the upload goes', async () => {
+    // The message itself never left: only its media upload lost its answer. A chat's lost answer is reported, never
+    // repeated, so taking this for one failed a message that DingTalk never saw.
+    await env.fault({ path: '/media/upload', kind: 'dropAfter', count: 6 });
+    const n = await env.api.send({ to: { chats: ['chat1'] }, message: { type: 'image', base64: png('upload drop').toString('base64'), filename: 'd.png' } });
+    const done = await env.api.waitFor(n.id, { timeoutMs: 20_000 });
+    expect(done.deliveries![0]).toMatchObject({ status: 'sent' });
+  });
+
   it('an image to a robot group is a markdown image served by the gateway; by URL, the sender\'s URL', async () => {
     const bytes = png('robot');
     const before = (await env.inbox('robots', 'ops')).length;
