@@ -178,6 +178,34 @@ describe.each(stores)('%s store', (_name, open, openUpgraded) => {
     await store.transact(null, 1, (tx) => tx.complete([...ids(first), ...rest]));
   });
 
+  it('a robot message arriving behind parked ones parks too, even in the moment between its head finishing and the next one being unparked', async () => {
+    // The CI run of 2026-12-01 saw "backlog 04" reach the group before "backlog 03": 03 was parked behind the head,
+    // the head finished, and 04 arrived (on another gateway) before 03 was promoted, found no head and became one.
+    const t = 50_000_000;
+    const robot = () => {
+      const i = input({ runAt: t });
+      i.notification.createdAt = t;
+      for (const j of i.jobs) Object.assign(j, { channel: 'robot', destination: 'order-ops' });
+      for (const d of i.deliveries) Object.assign(d, { channel: 'robot', destination: 'order-ops' });
+      return i;
+    };
+    const [head, behind, late] = [robot(), robot(), robot()];
+    await store.accept(head);
+    await store.accept(behind);
+    const state = async (i: AcceptInput) => (await store.jobs({ ids: [i.jobs[0]!.id] }))[0]!.state;
+    expect(await state(behind)).toBe('parked');
+    await store.transact(null, t, (tx) => tx.complete([head.jobs[0]!.id]));
+    await store.accept(late);
+    expect(await state(late)).toBe('parked');
+    // The next one in turn is the older of the two.
+    await store.transact(null, t, async (tx) => {
+      await tx.lockDestination('robot', 'order-ops');
+      const [oldest] = await tx.waitingJobs('robot', 'order-ops', 1);
+      expect(oldest!.id).toBe(behind.jobs[0]!.id);
+      await tx.complete([behind.jobs[0]!.id, late.jobs[0]!.id]);
+    });
+  });
+
   it('claims mergeable jobs (same message, same destination) only when asked', async () => {
     const x = input({ runAt: 30_000_000, mergeKey: 'same' });
     const y = input({ runAt: 30_000_000, mergeKey: 'same' });

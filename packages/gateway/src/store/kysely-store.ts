@@ -701,15 +701,33 @@ async function headExists(db: Kysely<Database>, channel: string, destination: st
   return row !== undefined;
 }
 
-/** See park-on-arrival.ts: the destinations' heads looked at under their locks, in one order. */
+/** Whether a job of the destination is parked (waiting its turn behind a head, or for a head's promotion). */
+async function parkedExists(db: Kysely<Database>, channel: string, destination: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('jobs')
+    .select('id')
+    .where('channel', '=', channel)
+    .where('destination', '=', destination)
+    .where('state', '=', 'parked')
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * See park-on-arrival.ts: the destinations' queues looked at under their locks, in one order. A queue is occupied by
+ * its head, or by parked jobs alone: between a head finishing and the next one being unparked (promoteParked, its own
+ * transaction), an arrival that looked only for a head became one and went before the older parked jobs.
+ */
 async function parkedOnArrival(dialect: 'sqlite' | 'postgres', trx: Kysely<Database>, inputs: AcceptInput[]): Promise<Set<string>> {
   const arrivals = queuedArrivals(inputs);
-  const headed = new Map<string, boolean>();
+  const occupied = new Map<string, boolean>();
   for (const d of destinationsOf(arrivals)) {
     await lockDestination(dialect, trx, d.channel, d.destination);
-    headed.set(`${d.channel}|${d.destination}`, await headExists(trx, d.channel, d.destination, d.now, []));
+    const busy = (await headExists(trx, d.channel, d.destination, d.now, [])) || (await parkedExists(trx, d.channel, d.destination));
+    occupied.set(`${d.channel}|${d.destination}`, busy);
   }
-  return parkedAmong(arrivals, headed);
+  return parkedAmong(arrivals, occupied);
 }
 
 const COUNTERS_EXPIRED = (now: number) => sql<number>`case when counters.expires_at > ${now} then counters.value else 0 end`;

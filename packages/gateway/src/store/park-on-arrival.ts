@@ -45,7 +45,7 @@ export function destinationsOf(arrivals: Arrival[]): { channel: string; destinat
   return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, v]) => v);
 }
 
-/** The arrivals that park, given which destinations had a head before the batch (`headed`, by "channel|destination"). */
+/** The arrivals that park, given which destinations were occupied before the batch (a head or parked jobs: `headed`, by "channel|destination"). */
 export function parkedAmong(arrivals: Arrival[], headed: Map<string, boolean>): Set<string> {
   const parked = new Set<string>();
   const heads = new Map(headed);

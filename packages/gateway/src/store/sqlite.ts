@@ -50,10 +50,11 @@ export class SqliteStore extends KyselyStore {
       `INSERT INTO media (id, sha256, type, filename, format, mime, size, token, bytes, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
     );
-    // The twin of headExists (kysely-store.ts), prepared for the synchronous accept transaction.
+    // The twin of parkedOnArrival's look (kysely-store.ts: a head, or parked jobs waiting for one), prepared for the
+    // synchronous accept transaction.
     const headOf = sqlite.prepare(
-      `SELECT 1 FROM jobs WHERE channel = ? AND destination = ? AND kind = 'send'
-         AND (state = 'leased' OR (state = 'ready' AND (run_at <= ? OR slot_at IS NOT NULL))) LIMIT 1`,
+      `SELECT 1 FROM jobs WHERE channel = ? AND destination = ? AND (state = 'parked' OR (kind = 'send'
+         AND (state = 'leased' OR (state = 'ready' AND (run_at <= ? OR slot_at IS NOT NULL))))) LIMIT 1`,
     );
     const fromRow = (r: Record<string, unknown>): NotificationRow =>
       toNotification(Object.fromEntries(Object.entries(r).map(([k, v]) => [k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase()), v])) as unknown as NotificationsTable);
