@@ -20,6 +20,8 @@ export async function startBenchEnv(
     bin?: string;
     robots?: Record<string, unknown>[];
     targets?: Record<string, unknown>[];
+    /** Another store than a fresh SQLite file (e.g. `{ postgres, schema }`). */
+    store?: Record<string, unknown>;
   } = {},
 ) {
   const users = Array.from({ length: opts.users ?? 1000 }, (_, i) => ({ userid: `u${i}`, name: `User ${i}`, mobile: `139${String(i).padStart(8, '0')}` }));
@@ -37,7 +39,7 @@ export async function startBenchEnv(
     stringify({
       server: { port: 0, bodyLimitBytes: 1024 * 1024 },
       apiKeys: [{ name: 'bench', key: BENCH_KEY }],
-      store: { sqlite: join(dir, 'dingpush.db'), synchronous: opts.synchronous ?? 'full' },
+      store: opts.store ?? { sqlite: join(dir, 'dingpush.db'), synchronous: opts.synchronous ?? 'full' },
       dingtalk: { oapiBaseUrl: emulator.url, apiBaseUrl: emulator.url },
       apps: [APP],
       robots: [{ name: 'slow', webhook: `${emulator.url}/robot/send?access_token=${ROBOT_TOKEN}`, ...opts.robots?.[0] }],

@@ -85,6 +85,19 @@ describe('pacing by reservation', () => {
       expect(await pacer.acquire([c], 20_000, 20_000)).toBeGreaterThanOrEqual(700_000);
     });
 
+    it('a held slot still ahead is used as it is (its job is claimed a little before it), unless a block covers it', async () => {
+      const pacer = new Pacer(store);
+      // One call a second: a second reservation could not share the held slot's moment.
+      const c = { key: 'app:k:one', rule: { limit: 1, windowMs: 1_000, lateMs: 100 }, weight: 1 };
+      const held = await pacer.acquire([c], 900_000);
+      // Claimed 100 ms before its slot: the same slot, nothing reserved again (the next one is still a window later).
+      expect(await pacer.acquire([c], held - 100, held)).toBe(held);
+      expect(await pacer.peek([c], held)).toBe(held + 1_001);
+      // A block that ends after the slot voids it.
+      await pacer.block(c, held + 5_000, held - 50);
+      expect(await pacer.acquire([c], held - 40, held)).toBeGreaterThanOrEqual(held + 5_000);
+    });
+
     it('several windows at once: one moment that fits all of them', async () => {
       const pacer = new Pacer(store);
       const app = { key: 'app:k:send', rule: { limit: 2, windowMs: 1000, lateMs: 0 }, weight: 1 };

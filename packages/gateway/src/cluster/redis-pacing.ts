@@ -106,7 +106,7 @@ for _, c in ipairs(calls) do
   blocked = math.max(blocked, states[c.key].blocked or 0)
   lateMs = math.min(lateMs, c.lateMs)
 end
-if held and held <= now and now - held <= lateMs and blocked <= now then return fmt(held) end
+if held and now - held <= lateMs and blocked <= math.max(now, held) then return fmt(held) end
 local at = -math.huge
 for _, c in ipairs(calls) do at = math.max(at, earliest(states[c.key], c.limit, c.windowMs, c.weight, now)) end
 local out = {}

@@ -8,7 +8,7 @@ import { runPublish } from './publish.js';
 import { CHANNEL_DESCRIPTORS } from './channels/index.js';
 import { describe } from './describe.js';
 import { promoteParked } from './destination-queue.js';
-import { inJob, LeaseTooShort, PaceDeferral, WAIT_IN_HANDLER_MS } from './pacing-context.js';
+import { dueForSlot, inJob, LeaseTooShort, PaceDeferral, WAIT_IN_HANDLER_MS } from './pacing-context.js';
 import { runRecall } from './recall.js';
 import { runResolve } from './resolve.js';
 import type { JobContext, Runtime } from './runtime.js';
@@ -230,7 +230,7 @@ export class Dispatcher {
     try {
       await work(this.rt, jobs.map(fenceOf), (tx) =>
         d instanceof PaceDeferral
-          ? tx.reschedule(ids, d.at, { slotAt: d.at, slotKey: d.key })
+          ? tx.reschedule(ids, dueForSlot(d.at), { slotAt: d.at, slotKey: d.key })
           : tx.reschedule(ids, tx.now, { lastError: d.message, ...(d.key ? { slotAt: d.at, slotKey: d.key } : {}) }),
       );
     } catch (err) {

@@ -1,6 +1,6 @@
 import type { Reservation } from './pacer.js';
 import { sleep } from './backoff.js';
-import { WAIT_IN_HANDLER_MS, withTickets } from './pacing-context.js';
+import { dueForSlot, WAIT_IN_HANDLER_MS, withTickets } from './pacing-context.js';
 import type { JobContext } from './runtime.js';
 import { work } from './unit-of-work.js';
 import { fenceOf, type JobRow } from '../domain/jobs.js';
@@ -14,7 +14,7 @@ export async function callInOwnSlot<T>(ctx: JobContext, job: JobRow, reservation
   const { rt } = ctx;
   const slot = await rt.pacer.acquire(reservations, rt.now(), job.slotKey === null ? job.slotAt : null);
   if (slot - rt.now() > WAIT_IN_HANDLER_MS) {
-    await work(rt, [fenceOf(job)], (tx) => tx.reschedule([job.id], slot, { slotAt: slot }));
+    await work(rt, [fenceOf(job)], (tx) => tx.reschedule([job.id], dueForSlot(slot), { slotAt: slot }));
     return null;
   }
   if (slot > rt.now()) await sleep(slot - rt.now(), ctx.signal);

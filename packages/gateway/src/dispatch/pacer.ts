@@ -88,13 +88,15 @@ export function reserveAt(state: WindowState, rule: PaceRule, weight: number, at
 
 /**
  * One reservation over the windows' current states: the slot `held` from an earlier reservation when it is still
- * good (due, not long past, no block since; nothing to save), else a new slot in every window of `calls` (one moment
+ * good (not long past, no block over it; nothing to save), else a new slot in every window of `calls` (one moment
  * for all) and the states to save. Every backend decides exactly this (the Redis one in Lua: see its differential test).
  */
 export function decide(states: Map<string, WindowState>, calls: Reservation[], now: number, held: number | null): { at: number; save: Map<string, WindowState> | null } {
   const blocked = Math.max(...calls.map((c) => states.get(c.key)!.blockedUntil ?? 0));
   const lateMs = Math.min(...calls.map((c) => c.rule.lateMs));
-  if (held !== null && held <= now && now - held <= lateMs && blocked <= now) return { at: held, save: null };
+  // Good from before it comes (a job holding it is claimed a little ahead, to have its store writes done by then) until
+  // lateMs after it, unless a block since covers it.
+  if (held !== null && now - held <= lateMs && blocked <= Math.max(now, held)) return { at: held, save: null };
   const at = Math.max(...calls.map((c) => earliestSlot(states.get(c.key)!, c.rule, c.weight, now)));
   const save = new Map<string, WindowState>();
   for (const c of calls) save.set(c.key, reserveAt(states.get(c.key)!, c.rule, c.weight, at));
@@ -104,8 +106,8 @@ export function decide(states: Map<string, WindowState>, calls: Reservation[], n
 /** Where the pacing windows are kept: every reservation, peek and block is one atomic step over them. */
 export interface PacingWindows {
   /**
-   * The moment `calls` may go: the slot `held` from an earlier reservation when it is still good (due, not long
-   * past, no block since), else a new slot reserved in every window of `calls` (one moment for all).
+   * The moment `calls` may go: the slot `held` from an earlier reservation when it is still good (not long past,
+   * no block over it), else a new slot reserved in every window of `calls` (one moment for all).
    */
   acquire(calls: Reservation[], now: number, held?: number | null): Promise<number>;
   /** Where a reservation made now would land, reserving nothing. */

@@ -13,7 +13,7 @@ import { giveUpFolded, parkBehindHead, takeTurn, unfoldDigest } from './destinat
 import { renderDigest } from '../domain/digest.js';
 import { materializeMedia } from '../media/materialize.js';
 import { moveToNewJob, recallIfRequested, settleJobs } from './job-writes.js';
-import { LeaseTooShort, PaceDeferral, WAIT_IN_HANDLER_MS, withTickets } from './pacing-context.js';
+import { dueForSlot, LeaseTooShort, PaceDeferral, WAIT_IN_HANDLER_MS, withTickets } from './pacing-context.js';
 import type { JobContext } from './runtime.js';
 import { work } from './unit-of-work.js';
 
@@ -158,7 +158,7 @@ export async function runSend(ctx: JobContext, jobs: SendJob[]): Promise<void> {
   } catch (err) {
     if (err instanceof PaceDeferral) {
       // A call the send needed first (a token fetch) has to wait: nothing was sent; back to the queue, holding its slot.
-      await putBack(err.at, { slotAt: err.at, slotKey: err.key });
+      await putBack(dueForSlot(err.at), { slotAt: err.at, slotKey: err.key });
       return;
     }
     if (err instanceof LeaseTooShort) {
@@ -196,7 +196,7 @@ async function holdSlot(rt: JobContext['rt'], d: ChannelDescriptor, jobs: SendJo
   await work(rt, jobs.map(fenceOf), async (tx) => {
     const quiet = batch.filter((x) => x.reason === null).map((x) => x.id);
     if (quiet.length) await tx.patch(quiet, { reason: waitingReason(d, slot - tx.now) }, ['queued']);
-    await tx.reschedule(ids(jobs), slot, { slotAt: slot, clearSendStarted: true });
+    await tx.reschedule(ids(jobs), dueForSlot(slot), { slotAt: slot, clearSendStarted: true });
   });
   // Slots are handed out in order: until shortly before this one, a new job for the destination could only wait too.
   // Not where slots are kept in reserve: an urgent message may go now, out of turn, and the gate cannot tell it apart.
