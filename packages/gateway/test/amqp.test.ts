@@ -360,7 +360,7 @@ describe('two instances on PostgreSQL', () => {
     expect((await outcomes(pgEnv.gw2!)).stored).toBeGreaterThan(0);
     const all = await pgEnv.gw.store.listNotifications({ limit: 500 });
     expect(all).toHaveLength(200);
-    await expect.poll(async () => (await pgEnv.gw.store.listNotifications({ limit: 500, status: 'completed' })).length, { timeout: 60_000, interval: 1_000 }).toBe(200);
+    await expect.poll(async () => (await pgEnv.gw.store.listNotifications({ limit: 500, status: 'completed' })).length, { timeout: 150_000, interval: 1_000 }).toBe(200);
     const expected = (await Promise.all(all.map((n) => pgEnv.gw.store.events(n.id)))).flat();
     await expect.poll(() => events.length, { timeout: 15_000 }).toBe(expected.length);
     expect(new Set(events.map((m) => m.properties.messageId))).toEqual(new Set(expected.map((e) => e.id)));
@@ -369,5 +369,5 @@ describe('two instances on PostgreSQL', () => {
       const mine = events.filter((m) => JSON.parse(m.content.toString()).notification.id === n.id).map((m) => m.fields.routingKey);
       expect(mine).toEqual(['notification.in_progress', 'notification.completed']);
     }
-  }, 120_000);
+  }, 240_000);
 });

@@ -82,7 +82,9 @@ describe('three gateways on PostgreSQL and Redis', () => {
       Array.from({ length: 300 }, (_, i) => c.api[i % 3]!.send({ to: { userIds: [`u${i}`] }, message: text(`cluster ${i}`) }).then((r) => r.id)),
     );
     for (const id of ids) {
-      const n = await c.api[0]!.waitFor(id, { timeoutMs: 60_000 });
+      // Paced at the app's 16 calls a second (300 sends and their read checks): about 40 s on a quiet machine, and
+      // the whole suite beside it on two cores can double that. Correctness is asserted here, speed in bench/.
+      const n = await c.api[0]!.waitFor(id, { timeoutMs: 150_000 });
       expect(['read', 'unread']).toContain(n.deliveries![0]!.status);
     }
     for (let i = 0; i < 300; i++) {
@@ -91,7 +93,7 @@ describe('three gateways on PostgreSQL and Redis', () => {
     }
     const calls = await c.calls();
     expect(calls.filter((x) => TOKEN_PATHS.includes(x.path))).toHaveLength(1);
-  }, 90_000);
+  }, 180_000);
 
   it('a revoked token is fetched again once for the cluster, however many instances see the error', async () => {
     const before = (await c.calls()).filter((x) => TOKEN_PATHS.includes(x.path)).length;
@@ -101,11 +103,11 @@ describe('three gateways on PostgreSQL and Redis', () => {
       body: JSON.stringify({ path: SEND, kind: 'revokeToken', count: 1 }),
     });
     const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => c.api[i % 3]!.send({ to: { userIds: [`u${i}`] }, message: text(`after revoke ${i}`) }).then((r) => r.id)));
-    for (const id of ids) expect(['read', 'unread', 'sent']).toContain((await c.api[0]!.waitFor(id, { timeoutMs: 30_000 })).deliveries![0]!.status);
+    for (const id of ids) expect(['read', 'unread', 'sent']).toContain((await c.api[0]!.waitFor(id, { timeoutMs: 60_000 })).deliveries![0]!.status);
     const fetched = (await c.calls()).filter((x) => TOKEN_PATHS.includes(x.path)).length - before;
     // Whichever instance sees the revocation first refreshes; the others find its token (compare-and-delete, fetch lock).
     expect(fetched).toBe(1);
-  }, 60_000);
+  }, 90_000);
 });
 
 describe('a robot backlog across three instances', () => {
