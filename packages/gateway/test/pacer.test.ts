@@ -98,6 +98,21 @@ describe('pacing by reservation', () => {
       expect(await pacer.acquire([c], held - 40, held)).toBeGreaterThanOrEqual(held + 5_000);
     });
 
+    it('a block voids the slots held before it even after another call has reserved its slot behind the block', async () => {
+      const pacer = new Pacer(store);
+      const c = { key: 'robot:r-block', rule: ROBOT, weight: 1 };
+      // A backlog: 20 slots at once, the job holding the 21st waits a window for it.
+      for (let i = 0; i < 20; i++) await pacer.acquire([c], 1_000_000);
+      const held = await pacer.acquire([c], 1_000_000);
+      expect(held).toBe(1_062_001);
+      // 130101 at 1 010 s: ten minutes of nothing; the job that got it reserves its retry behind the block (reserveAt
+      // keeps blockedUntil only while it is after the new slot: this one is at the block's end, so it is dropped).
+      await pacer.block(c, 1_610_000, 1_010_000);
+      expect(await pacer.acquire([c], 1_010_001)).toBe(1_610_000);
+      // The job holding 1 062 001 is claimed 100 ms before it: its slot lies inside the block and must be void.
+      expect(await pacer.acquire([c], held - 100, held)).toBeGreaterThanOrEqual(1_610_000);
+    });
+
     it('several windows at once: one moment that fits all of them', async () => {
       const pacer = new Pacer(store);
       const app = { key: 'app:k:send', rule: { limit: 2, windowMs: 1000, lateMs: 0 }, weight: 1 };

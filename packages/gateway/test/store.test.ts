@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { promoteParked } from '../src/dispatch/destination-queue.js';
 import type { JobRow } from '../src/domain/jobs.js';
 import { openStore, type Store } from '../src/server.js';
 import { type AcceptInput, LeaseLost } from '../src/store/types.js';
@@ -204,6 +205,34 @@ describe.each(stores)('%s store', (_name, open, openUpgraded) => {
       expect(oldest!.id).toBe(behind.jobs[0]!.id);
       await tx.complete([behind.jobs[0]!.id, late.jobs[0]!.id]);
     });
+  });
+
+  it('a robot message whose request came in before the next parked one was unparked parks behind it (its clock is read before the store is)', async () => {
+    // acceptNotification reads the clock (createdAt, the arrival's "now") before fetching its media and waiting for the
+    // destination's lock: promoteParked may unpark the next job (due at its own, later, now) in between. That job is the
+    // queue's head, but a head is "due by the arrival's now", so the arrival found no head and no parked job, became a
+    // second head, due earlier, and is claimed (and sent) before the older message.
+    const t = 52_000_000;
+    const robot = (at: number) => {
+      const i = input({ runAt: at });
+      i.notification.createdAt = at;
+      for (const j of i.jobs) Object.assign(j, { channel: 'robot', destination: 'ops-skew' });
+      for (const d of i.deliveries) Object.assign(d, { channel: 'robot', destination: 'ops-skew' });
+      return i;
+    };
+    const [head, behind] = [robot(t), robot(t)];
+    await store.accept(head);
+    await store.accept(behind);
+    const state = async (i: AcceptInput) => (await store.jobs({ ids: [i.jobs[0]!.id] }))[0]!.state;
+    expect(await state(behind)).toBe('parked');
+    await store.transact(null, t + 10, (tx) => tx.complete([head.jobs[0]!.id]));
+    expect(await promoteParked(store, t + 30, 'robot', 'ops-skew')).toBe(true);
+    const late = robot(t + 20);
+    await store.accept(late);
+    const [b, l] = await store.jobs({ ids: [behind.jobs[0]!.id, late.jobs[0]!.id] }).then((rows) => [behind, late].map((i) => rows.find((r) => r.id === i.jobs[0]!.id)!));
+    await store.transact(null, t + 100, (tx) => tx.complete([b!.id, l!.id]));
+    // Parked behind the older one, not a second head (ready, due at t + 20: claimed before the older one, due at t + 30).
+    expect(l!.state).toBe('parked');
   });
 
   it('claims mergeable jobs (same message, same destination) only when asked', async () => {
