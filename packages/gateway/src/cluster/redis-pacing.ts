@@ -80,7 +80,8 @@ local function reserveAt(s, limit, windowMs, gran, weight, at)
     log[#log + 1] = { at, w }
   end
   local out = { log = log }
-  if s.blocked and s.blocked > at then out.blocked = s.blocked end
+  -- Kept even once a slot lies behind it (see reserveAt in dispatch/pacer.ts).
+  if s.blocked then out.blocked = s.blocked end
   return out
 end
 -- The calls: KEYS[3..], each with six ARGV from base on: limit, windowMs, granularityMs, lateMs, lostMs, weight.

@@ -334,7 +334,8 @@ export class Dispatcher {
 
   /**
    * How long to wait for work: until the next job is due, if that is sooner than a poll. A job holding a pacing slot
-   * is due at its slot, and a slot claimed late by more than its window's margin has to be reserved again.
+   * is due a little before its slot (dueForSlot), and a slot claimed late by more than its window's margin has to be
+   * reserved again.
    */
   private async untilNextDue(pollMs: number): Promise<number> {
     try {

@@ -83,7 +83,10 @@ export function reserveAt(state: WindowState, rule: PaceRule, weight: number, at
   const tail = log[log.length - 1];
   if (tail && rule.granularityMs && at - tail[0] < rule.granularityMs) log[log.length - 1] = [Math.max(tail[0], at), tail[1] + w];
   else log.push([at, w]);
-  return { log, ...(state.blockedUntil && state.blockedUntil > at ? { blockedUntil: state.blockedUntil } : {}) };
+  // The block is kept even once a slot lies behind it (one number; a past one costs nothing): dropped there, the first
+  // reservation after a 130101 (typically its retry, at the block's end) erased it, and a slot held inside it was
+  // then taken as good.
+  return { log, ...(state.blockedUntil ? { blockedUntil: state.blockedUntil } : {}) };
 }
 
 /**

@@ -992,7 +992,9 @@ class KyselyTx implements Tx {
   async unpark(jobId: string, runAt: number, slotAt: number | null): Promise<boolean> {
     const res = await this.trx
       .updateTable('jobs')
-      .set({ state: 'ready', runAt, slotAt, slotKey: null })
+      // Due no later than it was (its arrival, or its turn): an arrival that read its clock before this unpark then
+      // still finds it due, a head to park behind, and claims (by run_at) take it before anything newer.
+      .set({ state: 'ready', runAt: sql<number>`case when run_at < ${runAt} then run_at else ${runAt} end`, slotAt, slotKey: null })
       .where('id', '=', jobId)
       .where('state', '=', 'parked')
       .executeTakeFirst();

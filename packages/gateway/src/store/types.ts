@@ -183,7 +183,7 @@ export interface Tx {
   unfold(digestId: string, runAt: number): Promise<JobRow[]>;
   /** The digest went: the jobs folded into it are done. */
   dropFolded(digestId: string): Promise<void>;
-  /** A parked job back to ready at `runAt`, holding `slotAt` when given; false when it was no longer parked. */
+  /** A parked job back to ready, due at `runAt` or its own earlier run_at, holding `slotAt` when given; false when it was no longer parked. */
   unpark(jobId: string, runAt: number, slotAt: number | null): Promise<boolean>;
   /** Pacing windows by key (JSON state), locked for this unit of work. */
   pacing(keys: string[]): Promise<Map<string, string>>;
