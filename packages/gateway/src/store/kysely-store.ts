@@ -705,14 +705,19 @@ async function headExists(db: Kysely<Database>, channel: string, destination: st
   return row !== undefined;
 }
 
-/** Whether a job of the destination is parked (waiting its turn behind a head, or for a head's promotion). */
-async function parkedExists(db: Kysely<Database>, channel: string, destination: string): Promise<boolean> {
+/** A head (see headExists), or a parked job waiting behind one or for a head's promotion. One statement: its twin in sqlite.ts is prepared. */
+async function queueOccupied(db: Kysely<Database>, channel: string, destination: string, now: number): Promise<boolean> {
   const row = await db
     .selectFrom('jobs')
     .select('id')
     .where('channel', '=', channel)
     .where('destination', '=', destination)
-    .where('state', '=', 'parked')
+    .where((eb) =>
+      eb.or([
+        eb('state', '=', 'parked'),
+        eb.and([eb('kind', '=', 'send'), eb.or([eb('state', '=', 'leased'), eb.and([eb('state', '=', 'ready'), eb.or([eb('runAt', '<=', now), eb('slotAt', 'is not', null)])])])]),
+      ]),
+    )
     .limit(1)
     .executeTakeFirst();
   return row !== undefined;
@@ -728,8 +733,7 @@ async function parkedOnArrival(dialect: 'sqlite' | 'postgres', trx: Kysely<Datab
   const occupied = new Map<string, boolean>();
   for (const d of destinationsOf(arrivals)) {
     await lockDestination(dialect, trx, d.channel, d.destination);
-    const busy = (await headExists(trx, d.channel, d.destination, d.now, [])) || (await parkedExists(trx, d.channel, d.destination));
-    occupied.set(`${d.channel}|${d.destination}`, busy);
+    occupied.set(`${d.channel}|${d.destination}`, await queueOccupied(trx, d.channel, d.destination, d.now));
   }
   return parkedAmong(arrivals, occupied);
 }
