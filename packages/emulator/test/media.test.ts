@@ -21,6 +21,24 @@ describe('media/upload', () => {
     expect(sent.body.errcode).toBe(0);
   });
 
+  it('a media id the inspector made it forget is refused with 40007, as DingTalk refuses one it does not know', async () => {
+    const res = await upload('image', 'gone.png', 512);
+    const send = async () =>
+      (
+        await getJson(`${ctx.url}/topapi/message/corpconversation/asyncsend_v2?access_token=${await token(ctx.url)}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ agent_id: 2001, userid_list: 'alice', msg: { msgtype: 'image', image: { media_id: res.media_id } } }),
+        })
+      ).body;
+    expect((await send()).errcode).toBe(0);
+    const forget = () => fetch(`${ctx.url}/_emulator/api/media/${encodeURIComponent(res.media_id)}`, { method: 'DELETE' });
+    expect((await forget()).status).toBe(200);
+    expect(await send()).toMatchObject({ errcode: 40007, errmsg: expect.stringContaining('不合法的媒体文件id') });
+    expect((await fetch(`${ctx.url}/_emulator/api/media/${encodeURIComponent(res.media_id)}`)).status).toBe(404);
+    expect((await forget()).status).toBe(404);
+  });
+
   it('the type may come in the query string instead of the form', async () => {
     const form = new FormData();
     form.set('media', new Blob([Buffer.from('pdf')]), 'report.pdf');

@@ -48,4 +48,12 @@ export function registerMedia(app: FastifyInstance, state: EmulatorState): void 
     if (!media) return reply.code(404).send({ error: { code: 'not_found', message: `no media ${id}` } });
     return reply.type('application/octet-stream').header('x-media-type', media.type).header('x-media-filename', encodeURIComponent(media.filename)).send(media.bytes);
   });
+
+  // DingTalk forgets an uploaded file (its media_id is refused from now on: 40007), as when a test needs a media_id
+  // that DingTalk once gave and no longer takes.
+  app.delete('/_emulator/api/media/:id', async (req, reply) => {
+    const { id } = req.params as { id: string };
+    if (!state.media.delete(id)) return reply.code(404).send({ error: { code: 'not_found', message: `no media ${id}` } });
+    return { deleted: id };
+  });
 }
