@@ -29,6 +29,11 @@ export interface ErrorInfo {
   todo: ErrorTodo;
   /** Which part of the setup the failure is about, when it is one a person configures (what `doctor` diagnoses). */
   setup?: SetupProblem;
+  /**
+   * The call named a media_id DingTalk does not take (never given, or no longer known): a file uploaded again gets one
+   * it takes, so a sender holding the file (dingpush caches its uploads) can send again with that one.
+   */
+  refusedMediaId?: true;
 }
 
 /**
@@ -78,6 +83,7 @@ const e = (cls: ErrorClass, meaning: string, waitMs?: number, todo?: Pair): Erro
 /** A permanent failure: retrying cannot help, so the line must name the fix. */
 const fix = (meaning: string, todo: Pair): ErrorInfo => e('permanent', meaning, undefined, todo);
 const withSetup = (setup: SetupProblem, info: ErrorInfo): ErrorInfo => ({ ...info, setup });
+const refusesMediaId = (info: ErrorInfo): ErrorInfo => ({ ...info, refusedMediaId: true });
 /** A permanent failure that is a setup problem (its line is the one that problem's codes share). */
 const setupFix = (meaning: string, setup: SetupProblem): ErrorInfo => ({ ...fix(meaning, SETUP_LINES[setup]), setup });
 
@@ -260,10 +266,10 @@ export const OAPI_ERRORS: Readonly<Record<number, ErrorInfo>> = {
     'The text is empty: give the message some content.',
     '文本消息内容为空：请填写消息内容。',
   ]),
-  40007: fix('invalid media_id', [
+  40007: refusesMediaId(fix('invalid media_id', [
     'The media_id is not valid for this app: upload the file again through this app and use the new media_id (media ids are per app and organisation).',
     'media_id 对该应用无效：请通过本应用重新上传文件并使用新的 media_id（media_id 只在上传它的应用和组织内有效）。',
-  ]),
+  ])),
   40004: fix('invalid media type', [
     'The upload\'s media type is not image, voice, video or file: pick the right type for the file.',
     '上传的媒体类型不是 image、voice、video 或 file：请为文件选择正确的类型。',
@@ -518,6 +524,8 @@ export class DingTalkError extends Error {
   readonly todo: ErrorTodo;
   /** Which part of the setup the failure is about (credentials, a permission, the IP whitelist, a robot token), if any. */
   readonly setup: SetupProblem | undefined;
+  /** DingTalk refused a media_id the call named (see ErrorInfo.refusedMediaId): nothing was sent. */
+  readonly refusedMediaId: boolean;
 
   constructor(
     readonly api: string,
@@ -535,6 +543,7 @@ export class DingTalkError extends Error {
     this.waitMs = info.waitMs;
     this.todo = info.todo ?? DEFAULT_TODO[info.class];
     this.setup = info.setup;
+    this.refusedMediaId = info.refusedMediaId === true;
   }
 
   get retryable(): boolean {

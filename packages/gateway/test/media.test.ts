@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mediaIdOf } from '../src/media/intake.js';
 import { parseConfig, startGateway } from '../src/server.js';
-import { API_KEY, gatewayConfig, useGateway } from './helpers.js';
+import { API_KEY, gatewayConfig, SEND, useGateway } from './helpers.js';
 import { run } from './process.js';
 
 /** A real PNG's signature and header, then bytes of its own: each test's image differs from the others'. */
@@ -165,6 +165,43 @@ describe('media through the gateway', () => {
     const done = await sent(n.id);
     expect(done.deliveries![0]).toMatchObject({ status: 'failed' });
     expect(done.deliveries![0]!.reason).toMatch(/40005/);
+  });
+
+  it('a cached media_id DingTalk no longer takes (40007) is dropped: the send uploads the file again and goes, and later sends use the new one', async () => {
+    const bytes = png('forgotten');
+    const image = { type: 'image', base64: bytes.toString('base64'), filename: 'f.png' } as const;
+    const before = await uploads();
+    await sent((await env.api.send({ to: { userIds: ['u10'] }, message: image })).id);
+    const first = await lastImage('u10');
+    expect(await uploads()).toBe(before + 1);
+    // DingTalk no longer knows the media_id the gateway cached for this file: it refuses it with 40007.
+    expect((await fetch(`${env.emu.url}/_emulator/api/media/${encodeURIComponent(first.mediaId)}`, { method: 'DELETE' })).status).toBe(200);
+
+    const again = await sent((await env.api.send({ to: { userIds: ['u11'] }, message: image })).id);
+    expect(again.deliveries![0]!.status, again.deliveries![0]!.reason ?? '').not.toBe('failed');
+    const second = await lastImage('u11');
+    expect(second.mediaId).not.toBe(first.mediaId);
+    expect(second.bytes.equals(bytes)).toBe(true);
+    expect(await uploads()).toBe(before + 2);
+    expect((await env.calls(SEND)).filter((c) => c.errcode === 40007)).toHaveLength(1);
+
+    // The fresh upload is the one cached now: the next send of the file uploads nothing.
+    await sent((await env.api.send({ to: { userIds: ['u12'] }, message: image })).id);
+    expect((await lastImage('u12')).mediaId).toBe(second.mediaId);
+    expect(await uploads()).toBe(before + 2);
+  });
+
+  it('a fresh upload refused again (40007) fails the delivery with DingTalk\'s code and message, after one new upload', async () => {
+    const image = { type: 'image', base64: png('refused twice').toString('base64'), filename: 't.png' } as const;
+    await sent((await env.api.send({ to: { userIds: ['u13'] }, message: image })).id);
+    const before = await uploads();
+    const refusedBefore = (await env.calls(SEND)).filter((c) => c.errcode === 40007).length;
+    await env.fault({ path: SEND, kind: 'errcode', errcode: 40007, errmsg: '不合法的媒体文件id', count: 2 });
+    const done = await sent((await env.api.send({ to: { userIds: ['u14'] }, message: image })).id);
+    expect(done.deliveries![0]).toMatchObject({ status: 'failed' });
+    expect(done.deliveries![0]!.reason).toMatch(/40007: 不合法的媒体文件id/);
+    expect(await uploads()).toBe(before + 1);
+    expect((await env.calls(SEND)).filter((c) => c.errcode === 40007).length - refusedBefore).toBe(2);
   });
 
   it('an upload that gets no answer is not a lost send: the chat message (which cannot be asked whether it arrived) is sent once the upload goes', async () => {

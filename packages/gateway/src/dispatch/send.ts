@@ -11,7 +11,7 @@ import { nextShanghaiMidnight } from './day.js';
 import { describe } from './describe.js';
 import { giveUpFolded, parkBehindHead, takeTurn, unfoldDigest } from './destination-queue.js';
 import { renderDigest } from '../domain/digest.js';
-import { materializeMedia } from '../media/materialize.js';
+import { sendWithMedia } from '../media/materialize.js';
 import { moveToNewJob, recallIfRequested, settleJobs } from './job-writes.js';
 import { dueForSlot, LeaseTooShort, PaceDeferral, WAIT_IN_HANDLER_MS, withTickets } from './pacing-context.js';
 import type { JobContext } from './runtime.js';
@@ -150,11 +150,11 @@ export async function runSend(ctx: JobContext, jobs: SendJob[]): Promise<void> {
   try {
     // Out of turn, the reserve's slot stands for the call's own quota too: the client's pacing hook asks for that one.
     const tickets = outOfTurn ? [...reservations, ...own] : reservations;
-    answer = await withTickets(tickets, slot, async () => {
-      // Media the message shows: uploaded (once per app and content) or linked, right before the send that needs it.
-      const ready = await materializeMedia(rt, destination, callBody);
-      return d.send(rt, destination, ready, started, digest ? first.id : started[0]!.id);
-    });
+    // Media the message shows: uploaded (once per app and content) or linked, right before the send that needs it. A
+    // second send after a refused cached media_id takes a slot of its own (the ticket is the first send's).
+    answer = await withTickets(tickets, slot, () =>
+      sendWithMedia(rt, destination, callBody, (ready) => d.send(rt, destination, ready, started, digest ? first.id : started[0]!.id)),
+    );
   } catch (err) {
     if (err instanceof PaceDeferral) {
       // A call the send needed first (a token fetch) has to wait: nothing was sent; back to the queue, holding its slot.

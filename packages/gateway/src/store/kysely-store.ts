@@ -335,6 +335,16 @@ export abstract class KyselyStore implements Store {
       .execute();
   }
 
+  async forgetUploadedMedia(appKey: string, sha256: string, type: string, mediaId: string): Promise<void> {
+    await this.db
+      .deleteFrom('media_uploads')
+      .where('app', '=', appKey)
+      .where('sha256', '=', sha256)
+      .where('type', '=', type)
+      .where('mediaId', '=', mediaId)
+      .execute();
+  }
+
   // ── reading ───────────────────────────────────────────────────────────
 
   async getNotification(id: string): Promise<NotificationRow | undefined> {

@@ -256,6 +256,11 @@ export interface Store {
   uploadedMedia(appKey: string, sha256: string, type: string): Promise<string | undefined>;
   /** Remembers an upload's media_id (the first one recorded stays: either is good). */
   saveUploadedMedia(appKey: string, sha256: string, type: string, mediaId: string, now: number): Promise<void>;
+  /**
+   * Forgets an upload DingTalk no longer takes: only while `mediaId` is still the one recorded (another sender may
+   * already have recorded a fresh upload in its place).
+   */
+  forgetUploadedMedia(appKey: string, sha256: string, type: string, mediaId: string): Promise<void>;
   /** When the earliest job waiting in the queue is due (null: none waits), reading what a claim of that scope reads. */
   nextDue(scope?: ClaimScope): Promise<number | null>;
   /**
