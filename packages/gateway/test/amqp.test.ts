@@ -116,6 +116,31 @@ describe('RabbitMQ ingest', () => {
     expect((await ch.checkQueue(QUEUE)).messageCount).toBe(0);
   });
 
+  it('a redelivered message whose image URL fails now is a replay, not a dead letter: the URL is not fetched again', async () => {
+    // The image's URL answers once: a redelivery that fetched it again got a 404, a 400 dead-lettering a stored message.
+    let fetched = 0;
+    const png = Buffer.concat([Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex'), Buffer.from(`${RUN} redelivered `.repeat(20))]);
+    const files = createHttpServer((_req, res) => {
+      fetched++;
+      if (fetched === 1) res.writeHead(200, { 'content-type': 'image/png' }).end(png);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => files.listen(0, '127.0.0.1', r));
+    try {
+      const before = await outcomes();
+      const body = { to: { userIds: ['u261'] }, message: { type: 'image', url: `http://127.0.0.1:${(files.address() as { port: number }).port}/chart.png` } };
+      await publish(QUEUE, body, { messageId: `${RUN}-media` });
+      await expect.poll(async () => (await outcomes()).stored - before.stored, { timeout: 10_000 }).toBe(1);
+      await publish(QUEUE, body, { messageId: `${RUN}-media` });
+      await expect.poll(async () => (await outcomes()).replayed - before.replayed, { timeout: 10_000 }).toBe(1);
+      expect((await outcomes()).dead - before.dead).toBe(0);
+      expect(fetched).toBe(1);
+      expect((await env.gw.store.listNotifications({ limit: 500 })).filter((n) => n.idempotencyKey === `amqp:${RUN}-media`)).toHaveLength(1);
+    } finally {
+      await new Promise((r) => files.close(r));
+    }
+  });
+
   it('a message larger than the body limit is dead-lettered as too large', async () => {
     const before = await outcomes();
     await publish(QUEUE, { to: { userIds: ['u261'] }, message: text('x'.repeat(70 * 1024)) }, { messageId: `${RUN}-large` });

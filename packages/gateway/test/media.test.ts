@@ -16,13 +16,21 @@ const gif = (seed: string) => Buffer.concat([Buffer.from('GIF89a'), Buffer.from(
 const pdf = (seed: string) => Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.from(`pdf ${seed} `.repeat(20))]);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** A loopback server for media URLs: /png/<seed>, /big (3 MB), /slow (never answers), /missing (404). */
+/**
+ * A loopback server for media URLs: /png/<seed>, /big (3 MB), /slow (never answers), /missing (404); /once/<seed> (a
+ * png the first time, then 404), /changing/<seed> (a different png each time). It counts the fetches of each path.
+ */
 let files: Server;
 let filesUrl = '';
 let publicPort = 0;
+const fetches = new Map<string, number>();
 beforeAll(async () => {
   files = createServer((req, res) => {
+    const n = (fetches.get(req.url ?? '') ?? 0) + 1;
+    fetches.set(req.url ?? '', n);
     const [, kind, seed = ''] = (req.url ?? '').split('/');
+    if (kind === 'once' && n === 1) return res.writeHead(200, { 'content-type': 'image/png' }).end(png(seed));
+    if (kind === 'changing') return res.writeHead(200, { 'content-type': 'image/png' }).end(png(`${seed} ${n}`));
     if (kind === 'png') return res.writeHead(200, { 'content-type': 'image/png' }).end(png(seed));
     if (kind === 'gif') return res.writeHead(200, { 'content-type': 'image/gif' }).end(gif(seed));
     if (kind === 'big') return res.writeHead(200, { 'content-type': 'audio/mpeg' }).end(Buffer.concat([Buffer.from('ID3'), Buffer.alloc(3 * 1024 * 1024)]));
@@ -202,6 +210,34 @@ describe('media through the gateway', () => {
     expect(done.deliveries![0]!.reason).toMatch(/40007: 不合法的媒体文件id/);
     expect(await uploads()).toBe(before + 1);
     expect((await env.calls(SEND)).filter((c) => c.errcode === 40007).length - refusedBefore).toBe(2);
+  });
+
+  it('a retry with the same Idempotency-Key is answered from the stored notification without fetching its URL again', async () => {
+    const key = (k: string) => ({ authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', 'idempotency-key': `media-replay-${k}` });
+    const postKeyed = (k: string, body: unknown) => fetch(`${env.gw.url}/v1/notifications`, { method: 'POST', headers: key(k), body: JSON.stringify(body) });
+    // The URL answered the first time only: the retry gets the first answer's notification, not a 400.
+    const gone = { to: { userIds: ['u15'] }, message: { type: 'image', url: `${filesUrl}/once/replay` } };
+    const first = await postKeyed('gone', gone);
+    expect(first.status).toBe(202);
+    const { id } = (await first.json()) as { id: string };
+    const retry = await postKeyed('gone', gone);
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(((await retry.json()) as { id: string }).id).toBe(id);
+    // The same key with a different request is the conflict it always was, and fetches nothing either.
+    const other = await postKeyed('gone', { ...gone, to: { userIds: ['u16'] } });
+    expect(other.status).toBe(409);
+    expect(((await other.json()) as { error: { code: string } }).error.code).toBe('idempotency_conflict');
+    expect(fetches.get('/once/replay')).toBe(1);
+
+    // The URL serves other bytes now: still the same request, as the sender gave it.
+    const changing = { to: { userIds: ['u15'] }, message: { type: 'image', url: `${filesUrl}/changing/replay` } };
+    const a = await postKeyed('changing', changing);
+    expect(a.status).toBe(202);
+    const b = await postKeyed('changing', changing);
+    expect(b.status).toBe(200);
+    expect(((await b.json()) as { id: string }).id).toBe(((await a.json()) as { id: string }).id);
+    expect(fetches.get('/changing/replay')).toBe(1);
   });
 
   it('an upload that gets no answer is not a lost send: the chat message (which cannot be asked whether it arrived) is sent once the upload goes', async () => {

@@ -2,7 +2,7 @@ import type { MediaKind } from '@dingpush/dingtalk';
 import { mediaMessageMaxBytes } from '@dingpush/dingtalk';
 import type { Config } from '../config/schema.js';
 import { invalid } from '../notifications/errors.js';
-import { isMediaMessage } from '../notifications/media-message.js';
+import { isMediaMessage, type MediaMessage } from '../notifications/media-message.js';
 import type { NotificationRequest } from '../notifications/request.js';
 import { type OutboundHttp, OutboundRefusal } from '../net/outbound.js';
 import type { NewMedia, Store } from '../store/types.js';
@@ -55,13 +55,26 @@ export async function prepareMedia(deps: { store: Store; config: Config; outboun
   if ('problem' in taken) throw invalid(field, taken.problem);
   const tooLarge = sizeProblem(type, bytes.length);
   if (tooLarge) throw invalid(field, tooLarge);
-  const { base64: _inline, ...rest } = message;
-  const stored = { ...rest, media: taken.media.id } as typeof message;
   return {
-    request: { ...request, message: stored },
+    request: withStoredMedia(request, taken.media.id),
     newMedia: [taken.media],
     media: { info: taken.media, ...(message.url ? { url: message.url } : {}) },
   };
+}
+
+/** Whether preparing this request fetches its file from a URL (a replay of a stored request must not). */
+export function fetchesUrl(request: NotificationRequest): boolean {
+  const message = request.message;
+  return !('raw' in message) && isMediaMessage(message) && message.mediaId === undefined && message.media === undefined && message.url !== undefined;
+}
+
+/**
+ * The request as stored once its file is the media row `mediaId`: inline bytes give way to the id, a URL stays as
+ * the sender gave it. Its hash (the idempotency check's) is built from exactly this shape.
+ */
+export function withStoredMedia(request: NotificationRequest, mediaId: string): NotificationRequest {
+  const { base64: _inline, ...rest } = request.message as MediaMessage;
+  return { ...request, message: { ...rest, media: mediaId } as typeof request.message };
 }
 
 /** A file a message of this type may not carry (a file message's file: 10 MB, though an upload takes 20 MB). */

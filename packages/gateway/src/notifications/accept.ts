@@ -1,9 +1,9 @@
 import type { Config } from '../config/schema.js';
 import type { DueJob } from '../domain/jobs.js';
-import { prepareMedia } from '../media/prepare.js';
+import { fetchesUrl, prepareMedia, withStoredMedia } from '../media/prepare.js';
 import type { OutboundHttp } from '../net/outbound.js';
 import type { Store } from '../store/types.js';
-import { planNotification } from './plan.js';
+import { planNotification, requestHashOf } from './plan.js';
 import type { NotificationRequest } from './request.js';
 
 export type Accepted =
@@ -23,6 +23,17 @@ export async function acceptNotification(
   hints?: Parameters<typeof planNotification>[4],
   resendOf?: string,
 ): Promise<Accepted> {
+  // A retry or a redelivery of a request stored already is answered from it before its file's URL is fetched again:
+  // fetched again, a URL that now fails (or serves other bytes) would refuse, or conflict with, a request that was
+  // stored. The store's accept stays the authority (two first tries racing both get here).
+  if (request.idempotencyKey !== undefined && fetchesUrl(request)) {
+    const prior = await deps.store.notificationByKey(sender.name, request.idempotencyKey);
+    if (prior) {
+      const media = (prior.request as { message?: { media?: unknown } }).message?.media;
+      const same = typeof media === 'string' && requestHashOf(withStoredMedia(request, media)) === prior.requestHash;
+      return same ? { outcome: 'replayed', id: prior.id, status: prior.status } : { outcome: 'conflict' };
+    }
+  }
   // The message's media first (a fetch, a look-up): its rows are written with the notification, or not at all.
   const prepared = await prepareMedia(deps, request, now);
   const plan = planNotification(prepared.request, deps.config, sender, now, hints, prepared.media, resendOf);

@@ -47,6 +47,11 @@ export const hashOf = (value: unknown, raw = false) =>
     .digest('hex')
     .slice(0, 32);
 
+/** What tells a retry (the same request under an idempotency key) from a different request reusing the key. */
+export const requestHashOf = (req: NotificationRequest) =>
+  // The default overflow is left out: a request from before the field existed hashes as it did (idempotency keys).
+  hashOf(req.overflow === 'split' ? (({ overflow: _, ...rest }) => rest)(req) : req, isRaw(req.message));
+
 /** Renders for one surface, turning the client's validation error into a 400 naming the field. */
 function render<T>(fn: () => T): T {
   try {
@@ -210,8 +215,7 @@ export function planNotification(
       id,
       apiKey: apiKey.name,
       idempotencyKey: req.idempotencyKey ?? null,
-      // The default overflow is left out: a request from before the field existed hashes as it did (idempotency keys).
-      requestHash: hashOf(req.overflow === 'split' ? (({ overflow: _, ...rest }) => rest)(req) : req, isRaw(message)),
+      requestHash: requestHashOf(req),
       app: app?.name ?? null,
       request: req,
       createdAt: now,

@@ -352,6 +352,11 @@ export abstract class KyselyStore implements Store {
     return row ? toNotification(row) : undefined;
   }
 
+  async notificationByKey(apiKey: string, idempotencyKey: string): Promise<NotificationRow | undefined> {
+    const row = await this.db.selectFrom('notifications').selectAll().where('apiKey', '=', apiKey).where('idempotencyKey', '=', idempotencyKey).executeTakeFirst();
+    return row ? toNotification(row) : undefined;
+  }
+
   async listNotifications(q: ListQuery): Promise<NotificationRow[]> {
     return (await dashboard.listQuery(this.db, q).execute()).map(toNotification);
   }

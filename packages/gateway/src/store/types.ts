@@ -213,6 +213,8 @@ export interface Store {
   /** Writes a notification with its deliveries and jobs in one transaction; an existing idempotency key returns the original. */
   accept(input: AcceptInput): Promise<AcceptResult>;
   getNotification(id: string): Promise<NotificationRow | undefined>;
+  /** The notification a sender (API key name) stored under an idempotency key, if any. */
+  notificationByKey(apiKey: string, idempotencyKey: string): Promise<NotificationRow | undefined>;
   listNotifications(q: ListQuery): Promise<NotificationRow[]>;
   deliveries(q: DeliveryQuery): Promise<DeliveryRow[]>;
   deliveriesOfNotifications(notificationIds: string[]): Promise<DeliveryRow[]>;
