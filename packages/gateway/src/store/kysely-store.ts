@@ -705,6 +705,10 @@ async function lockDestination(dialect: 'sqlite' | 'postgres', trx: Kysely<Datab
   if (dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`${channel}|${destination}`}))`.execute(trx);
 }
 
+/** A destination's head (see Tx.hasHead): a send job that is running, due, or holding a slot. */
+const isHead = (eb: ExpressionBuilder<Database, 'jobs'>, now: number) =>
+  eb.and([eb('kind', '=', 'send'), eb.or([eb('state', '=', 'leased'), eb.and([eb('state', '=', 'ready'), eb.or([eb('runAt', '<=', now), eb('slotAt', 'is not', null)])])])]);
+
 /** See Tx.hasHead: a send job of the destination that is running, due, or holding a slot. */
 async function headExists(db: Kysely<Database>, channel: string, destination: string, now: number, except: string[]): Promise<boolean> {
   const row = await db
@@ -712,8 +716,7 @@ async function headExists(db: Kysely<Database>, channel: string, destination: st
     .select('id')
     .where('channel', '=', channel)
     .where('destination', '=', destination)
-    .where('kind', '=', 'send')
-    .where((eb) => eb.or([eb('state', '=', 'leased'), eb.and([eb('state', '=', 'ready'), eb.or([eb('runAt', '<=', now), eb('slotAt', 'is not', null)])])]))
+    .where((eb) => isHead(eb, now))
     .$if(except.length > 0, (qb) => qb.where('id', 'not in', except))
     .limit(1)
     .executeTakeFirst();
@@ -728,10 +731,7 @@ async function queueOccupied(db: Kysely<Database>, channel: string, destination:
     .where('channel', '=', channel)
     .where('destination', '=', destination)
     .where((eb) =>
-      eb.or([
-        eb('state', '=', 'parked'),
-        eb.and([eb('kind', '=', 'send'), eb.or([eb('state', '=', 'leased'), eb.and([eb('state', '=', 'ready'), eb.or([eb('runAt', '<=', now), eb('slotAt', 'is not', null)])])])]),
-      ]),
+      eb.or([eb('state', '=', 'parked'), isHead(eb, now)]),
     )
     .limit(1)
     .executeTakeFirst();
