@@ -147,9 +147,9 @@ export async function runSend(ctx: JobContext, jobs: SendJob[]): Promise<void> {
   const callStarted = performance.now();
   const at = rt.now();
   let answer: SendAnswer;
+  // Out of turn, the reserve's slot stands for the call's own quota too: the client's pacing hook asks for that one.
+  const tickets = outOfTurn ? [...reservations, ...own] : reservations;
   try {
-    // Out of turn, the reserve's slot stands for the call's own quota too: the client's pacing hook asks for that one.
-    const tickets = outOfTurn ? [...reservations, ...own] : reservations;
     // Media the message shows: uploaded (once per app and content) or linked, right before the send that needs it. A
     // second send after a refused cached media_id takes a slot of its own (the ticket is the first send's).
     answer = await withTickets(tickets, slot, () =>
@@ -162,9 +162,12 @@ export async function runSend(ctx: JobContext, jobs: SendJob[]): Promise<void> {
       return;
     }
     if (err instanceof LeaseTooShort) {
-      // The lease may not outlast the call's start: nothing was sent. The send's own slot was taken and not used: the
-      // job holds it (valid within the rule's margin) for its next run.
-      await putBack(rt.now(), { slotAt: slot, lastError: err.message }).catch(givenUp);
+      // The lease may not outlast the call's start: nothing was sent. The send's own slot, if it was not used, is held
+      // (valid within the rule's margin) for the job's next run. A call that had to reserve on the send's own window
+      // (the re-send after a refused media_id, or a send whose ticket went late) means that slot was spent or void:
+      // held, it would let the next run call beside the call that used it.
+      const spent = err.key !== null && tickets.some((t) => t.key === err.key);
+      await putBack(rt.now(), spent ? { lastError: err.message } : { slotAt: slot, lastError: err.message }).catch(givenUp);
       return;
     }
     await failed(ctx, d, jobs, started, err, attemptRecords(jobIds, at, err, callStarted));
